@@ -1,0 +1,22 @@
+"""Command-line entry point. Each module below adds its commands to ``app``."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+
+from semifer.cli.app import app
+from semifer.errors import SemiferError
+
+# Command modules register on import; keep this list in sync with src/semifer/cli/.
+from semifer.cli import data_commands  # noqa: F401,E402
+
+
+def main() -> None:
+    """Run the CLI; user errors print one red line and exit with status 2, no traceback."""
+    try:
+        app(standalone_mode=True)
+    except SemiferError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,59 @@
+"""Typed run configs: dataclass schema, YAML recipe, ``key=value`` overrides, saved YAML.
+
+Each stage declares its own dataclasses (``SpatialConfig``, ``TemporalConfig``, ...) and
+loads them through ``load_config``: OmegaConf merges recipe then command line onto the
+schema, so an unknown key or a wrongly typed value stops the run at start-up with a message
+naming the key, before any training time is spent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from semifer.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def load_config(schema: type[T], recipe: str | Path | None, overrides: list[str]) -> T:
+    """Build a ``schema`` instance from defaults, then the YAML ``recipe``, then ``overrides``.
+
+    ``overrides`` are ``dotted.key=value`` strings, as typed on the command line; the command
+    line always wins over the recipe.
+    """
+    merged = OmegaConf.structured(schema)
+    try:
+        if recipe is not None:
+            path = Path(recipe)
+            if not path.is_file():
+                raise ConfigError(f"config recipe not found: {path}")
+            merged = OmegaConf.merge(merged, OmegaConf.load(path))
+        for item in overrides:
+            if "=" not in item:
+                raise ConfigError(f"override {item!r} is not of the form key=value")
+        if overrides:
+            merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides)))
+    except OmegaConfBaseException as error:
+        where = f" in {recipe}" if recipe else ""
+        raise ConfigError(f"invalid config{where}: {_first_line(error)}") from None
+    return OmegaConf.to_object(merged)  # type: ignore[return-value]
+
+
+def save_config(config: Any, path: str | Path) -> None:
+    """Write the resolved config as YAML next to the checkpoints (atomically)."""
+    from semifer.checkpoint import atomic_write_text
+
+    atomic_write_text(Path(path), OmegaConf.to_yaml(OmegaConf.structured(config)))
+
+
+def config_from_yaml(schema: type[T], path: str | Path) -> T:
+    """Read back a config saved by ``save_config``."""
+    return load_config(schema, path, [])
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]

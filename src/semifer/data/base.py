@@ -1,0 +1,101 @@
+"""What every on-disk format reader provides, and the errors they raise.
+
+A reader (as in timm's ``data/readers``) only enumerates items and hands out encoded bytes:
+it indexes lazily (annotation files, CSV rows, the RecordIO ``.idx``) and decodes nothing
+until asked, so a 5.8M-image MS1MV2 costs an offset table, not the images.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from semifer.errors import CorruptImageError, DataFormatError
+
+__all__ = ["Box", "CorruptImageError", "DataFormatError", "FaceReader", "crop", "decode_image"]
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face box in pixel coordinates, right/bottom exclusive (``img[top:bottom, left:right]``)."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    def fits(self, width: int, height: int) -> bool:
+        """True when the box is non-empty and lies inside a ``width`` x ``height`` image."""
+        return 0 <= self.left < self.right <= width and 0 <= self.top < self.bottom <= height
+
+
+def decode_image(data: bytes, where: str) -> np.ndarray:
+    """Decode JPEG/PNG bytes to an RGB ``(height, width, 3)`` uint8 array.
+
+    Raises ``CorruptImageError`` naming ``where`` when the bytes are not a decodable image.
+    """
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if buffer.size else None
+    if image is None:
+        raise CorruptImageError(where)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def crop(image: np.ndarray, box: Box | None, where: str) -> np.ndarray:
+    """Crop ``box`` out of ``image``; a box outside the image is a ``DataFormatError``."""
+    if box is None:
+        return image
+    height, width = image.shape[:2]
+    if not box.fits(width, height):
+        raise DataFormatError(f"{where}: face box {box} lies outside the {width}x{height} image")
+    return image[box.top : box.bottom, box.left : box.right]
+
+
+class FaceReader(ABC):
+    """Enumerates the face images of one source; ``load`` decodes one on demand.
+
+    ``labels`` holds one ABAW label per item (``semifer.labels.UNLABELED`` for unlabeled
+    items) and is cheap to hold in memory: the class-balanced sampler needs it up front.
+    """
+
+    source: str  # short name of the format, e.g. "affectnet"
+
+    @property
+    @abstractmethod
+    def labels(self) -> np.ndarray:
+        """ABAW label per item, int64, ``-1`` where unlabeled."""
+
+    @abstractmethod
+    def read_bytes(self, index: int) -> bytes:
+        """The encoded image bytes of item ``index``."""
+
+    @abstractmethod
+    def where(self, index: int) -> str:
+        """Human-readable location of item ``index`` (file path, CSV line, record id)."""
+
+    @abstractmethod
+    def key(self, index: int) -> str:
+        """Stable identifier of item ``index``, the key used by the synthetic manifest."""
+
+    def box(self, index: int) -> Box | None:
+        """Face box to crop, or ``None`` when the image is already a face crop."""
+        return None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def load(self, index: int) -> np.ndarray:
+        """Decode and crop item ``index`` to an RGB uint8 array (raises ``CorruptImageError``)."""
+        where = self.where(index)
+        return crop(decode_image(self.read_bytes(index), where), self.box(index), where)

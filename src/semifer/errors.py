@@ -1,0 +1,31 @@
+"""Errors that mean "the input is wrong", shown to users as one message without a traceback.
+
+Everything a user can cause (a bad file, path, key or checkpoint) raises a subclass of
+``SemiferError`` whose message names the file, line, record or key at fault.
+"""
+
+from __future__ import annotations
+
+
+class SemiferError(Exception):
+    """Base of all user-facing errors."""
+
+
+class DataFormatError(SemiferError, ValueError):
+    """A structural error in a data set (header, magic, offsets, labels): stops the run."""
+
+
+class CorruptImageError(SemiferError, ValueError):
+    """One image could not be decoded. Datasets skip it, count it and report the count."""
+
+    def __init__(self, where: str, reason: str = "undecodable image") -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+
+
+class ConfigError(SemiferError, ValueError):
+    """A recipe or override that does not fit the schema (names the key or file)."""
+
+
+class CheckpointError(SemiferError, ValueError):
+    """A checkpoint folder that is missing, incomplete, corrupt or of the wrong model."""
