@@ -1,0 +1,101 @@
+"""timm backbones by name, and the frame model that stage 1 hands to stage 2 and inference.
+
+Every stage-1 checkpoint folder carries a ``model.json`` (``FrameModelSpec``) next to the
+weights, so a later stage rebuilds the network and its preprocessing from the folder alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import timm
+import torch
+from torch import nn
+
+from semifer.checkpoint import atomic_write_json, load_tensors
+from semifer.errors import CheckpointError, ConfigError
+
+MODEL_FILE = "model.json"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def create_backbone(name: str, num_classes: int, pretrained: bool = False) -> nn.Module:
+    """A timm model by name with a ``num_classes`` head.
+
+    ``pretrained=True`` may download weights; nothing in semifer requires it.
+    """
+    if not timm.is_model(name):
+        close = difflib.get_close_matches(name, timm.list_models(), n=5, cutoff=0.6)
+        hint = f"; close matches: {', '.join(close)}" if close else ""
+        raise ConfigError(f"unknown timm backbone {name!r}{hint}")
+    return timm.create_model(name, pretrained=pretrained, num_classes=num_classes)
+
+
+@dataclass
+class FrameModelSpec:
+    """What a later stage needs to rebuild a stage-1 network and feed it images."""
+
+    backbone: str
+    num_classes: int
+    image_size: int
+    resize_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    feature_dim: int
+
+    @classmethod
+    def for_model(cls, model: nn.Module, backbone: str, image_size: int, resize_size: int) -> "FrameModelSpec":
+        """Read normalisation and feature size off a timm model (ImageNet defaults if absent)."""
+        cfg = getattr(model, "pretrained_cfg", None) or {}
+        return cls(
+            backbone=backbone,
+            num_classes=int(model.num_classes),
+            image_size=image_size,
+            resize_size=resize_size,
+            mean=tuple(float(v) for v in cfg.get("mean", IMAGENET_MEAN)),  # type: ignore[arg-type]
+            std=tuple(float(v) for v in cfg.get("std", IMAGENET_STD)),  # type: ignore[arg-type]
+            feature_dim=int(model.num_features),
+        )
+
+    def save(self, folder: Path) -> None:
+        atomic_write_json(folder / MODEL_FILE, asdict(self))
+
+    @classmethod
+    def load(cls, folder: Path) -> "FrameModelSpec":
+        path = folder / MODEL_FILE
+        if not path.is_file():
+            raise CheckpointError(f"{folder} is not a stage-1 checkpoint: no {MODEL_FILE}")
+        try:
+            raw = json.loads(path.read_text())
+            raw["mean"], raw["std"] = tuple(raw["mean"]), tuple(raw["std"])
+            return cls(**raw)
+        except (json.JSONDecodeError, TypeError, KeyError) as error:
+            raise CheckpointError(f"corrupt {path}: {error}") from None
+
+
+def load_frame_model(folder: Path, network: str = "student") -> tuple[nn.Module, FrameModelSpec]:
+    """Rebuild one network of a stage-1 checkpoint folder, in eval mode."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"stage-1 checkpoint folder not found: {folder}")
+    spec = FrameModelSpec.load(folder)
+    try:
+        model = create_backbone(spec.backbone, spec.num_classes)
+    except ConfigError as error:
+        raise CheckpointError(f"{folder / MODEL_FILE}: {error}") from None
+    weights = load_tensors(folder / f"{network}.safetensors")
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[0]
+        raise CheckpointError(f"{folder / network}.safetensors does not fit {spec.backbone}: {first}") from None
+    return model.eval(), spec
+
+
+def frame_features(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Pooled pre-logit features ``(batch, feature_dim)``: what stage 2 consumes per frame."""
+    return model.forward_head(model.forward_features(images), pre_logits=True)

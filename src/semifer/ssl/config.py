@@ -1,0 +1,107 @@
+"""The stage-1 run config: one dataclass per component, composed into ``SpatialConfig``.
+
+Loaded with ``semifer.config.load_config(SpatialConfig, recipe, overrides)``; the resolved
+config is saved as ``<run>/config.yaml`` and in every checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SourceEntry:
+    """One on-disk source and how stage 1 uses it.
+
+    ``use``: ``labeled`` (its labeled items are labeled data, its -1 items unlabeled data),
+    ``split`` (the paper's mixing: ``data.per_class`` labeled images per class, the rest
+    unlabeled), or ``unlabeled`` (all of it unlabeled). ``fraction`` < 1 keeps a uniform
+    seeded subset (the paper keeps one third of MS1MV2).
+    """
+
+    format: str = "imagefolder"
+    path: str = ""
+    split: str = "train"
+    use: str = "labeled"
+    fraction: float = 1.0
+
+
+@dataclass
+class DataConfig:
+    sources: list[SourceEntry] = field(default_factory=list)
+    per_class: int = 8000
+    manifest: str = ""  # synthetic data: true classes, for pseudo-label accuracy
+    validation_root: str = ""  # Aff-Wild2 root holding the validation annotations
+    validation_max_frames: int = 0  # 0 = all; otherwise an evenly spaced subset
+    balanced_per_class: int = 0  # draws per class per sampler epoch; 0 = largest class
+    workers: int = 2
+    randaugment_ops: int = 2
+    randaugment_magnitude: int = 10
+
+
+@dataclass
+class ModelConfig:
+    backbone: str = "resnet50"
+    pretrained: bool = False
+    num_classes: int = 8
+    image_size: int = 224
+    resize_size: int = 256
+
+
+@dataclass
+class OptimConfig:
+    teacher_lr: float = 1e-2
+    student_lr: float = 1e-3
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    eta_min: float = 0.0
+
+
+@dataclass
+class SSLConfig:
+    """The teacher-student method (DESIGN.md section 2); USB's names where they exist."""
+
+    feedback: str = "exact"  # exact | taylor | none
+    feedback_view: str = "weak"  # weak: CE(y_hat, T(alpha x)) (eq. 5) | strong: MPL's variant
+    pseudo_label: str = "hard"  # hard | soft (soft makes the feedback gradient vanish)
+    lambda_c: float = 1.0  # weight of the consistency loss L_c
+    lambda_c_warmup: int = 0  # steps of linear warm-up of lambda_c
+    temperature: float = 1.0  # tau of L_c's soft targets
+    p_cutoff: float = 0.0  # confidence mask of L_c; 0 keeps every unlabeled image
+    baseline_decay: float = 0.0  # > 0: subtract a moving average of f (e.g. 0.99)
+    student_wait_steps: int = 0  # teacher-only steps before the student starts
+    uratio: int = 1  # unlabeled images per labeled image in a batch
+
+
+@dataclass
+class SpatialConfig:
+    mode: str = "ssl"  # ssl | supervised
+    run_dir: str = "runs/spatial"
+    resume: bool = False
+    resume_from: str = ""  # a checkpoint folder to start from instead of run_dir's latest
+    seed: int = 0
+    steps: int = 100_000
+    batch_size: int = 32  # labeled images per process per step
+    log_every: int = 50
+    eval_every: int = 2000
+    checkpoint_every: int = 2000
+    keep_last: int = 3
+    bf16: bool = False
+    channels_last: bool = False
+    device: str = "auto"  # auto | cpu | cuda
+    deterministic: bool = False
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    ssl: SSLConfig = field(default_factory=SSLConfig)
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "mode": ("ssl", "supervised"),
+    "ssl.feedback": ("exact", "taylor", "none"),
+    "ssl.feedback_view": ("weak", "strong"),
+    "ssl.pseudo_label": ("hard", "soft"),
+    "device": ("auto", "cpu", "cuda"),
+}
+USES = ("labeled", "split", "unlabeled")

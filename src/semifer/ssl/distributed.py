@@ -1,0 +1,77 @@
+"""torchrun support: process group set-up, DDP wrapping and the all-reduce of the feedback.
+
+One process per device; ``torchrun --nproc_per_node=N`` sets ``RANK``/``WORLD_SIZE``. gloo on
+CPU, nccl on GPU. Only rank 0 logs and writes checkpoints.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where this process runs: its rank among ``world`` processes and its device."""
+
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def setup(device: str = "auto") -> Placement:
+    """Join the process group when started by torchrun; pick the device."""
+    want_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if want_cuda else "gloo")
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    if want_cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return Placement(rank, world, torch.device("cuda", local))
+    return Placement(rank, world, torch.device("cpu"))
+
+
+def teardown() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_reduce_mean(value: torch.Tensor) -> torch.Tensor:
+    """Mean over ranks (identity when not distributed), so every rank sees the same number."""
+    if not dist.is_initialized() or dist.get_world_size() == 1:
+        return value
+    value = value.detach().clone()
+    dist.all_reduce(value, op=dist.ReduceOp.SUM)
+    return value / dist.get_world_size()
+
+
+def all_reduce_sum(value: torch.Tensor) -> torch.Tensor:
+    if not dist.is_initialized():
+        return value
+    value = value.detach().clone()
+    dist.all_reduce(value, op=dist.ReduceOp.SUM)
+    return value
+
+
+def wrap(model: nn.Module, placement: Placement) -> nn.Module:
+    """DDP-wrap ``model`` when more than one process runs, else return it unchanged."""
+    if placement.world == 1:
+        return model
+    ids = [placement.device.index] if placement.device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids)
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The plain module under a DDP wrapper: forwards through it neither sync nor broadcast."""
+    return model.module if isinstance(model, DistributedDataParallel) else model

@@ -1,0 +1,172 @@
+"""One stage-1 training step, in the order of DESIGN.md section 2 (USB's names).
+
+The task owns the two networks, their optimizers and schedulers; ``train_step`` returns the
+numbers to log. Read it against the equations: teacher forward (step 1), pseudo-labels (2),
+student step on them keeping g_u (3, eq. 1), feedback f (4, eq. 6), teacher loss and step
+(5, eqs. 2-5). The teacher's graph is held across the student update: that is what sets the
+step's peak memory (teacher activations for 1 + 2 * uratio batches plus the student's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from semifer.errors import SemiferError
+from semifer.ssl.config import SSLConfig
+from semifer.ssl.distributed import all_reduce_mean, unwrap
+from semifer.ssl.feedback import (
+    MovingBaseline,
+    exact_feedback,
+    frozen_batchnorm_stats,
+    full_precision,
+    gradient_copy,
+    taylor_feedback,
+    trainable,
+)
+
+Autocast = Callable[[], AbstractContextManager[object]]
+
+
+class NonFiniteLossError(SemiferError):
+    """A loss became NaN or infinite: the run stops before anything is checkpointed."""
+
+
+class Network:
+    """A network with its optimizer and learning-rate schedule."""
+
+    def __init__(self, model: nn.Module, optimizer: Optimizer, scheduler: LRScheduler) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def step(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+
+
+class TeacherStudentTask:
+    """Teacher T and student S updated alternately, every step, with the student's feedback."""
+
+    def __init__(self, teacher: Network, student: Network, config: SSLConfig, autocast: Autocast) -> None:
+        self.teacher = teacher
+        self.student = student
+        self.config = config
+        self.autocast = autocast
+        self.baseline = MovingBaseline(config.baseline_decay)
+
+    def train_step(
+        self, x_lb: torch.Tensor, y_lb: torch.Tensor, x_ulb_w: torch.Tensor, x_ulb_s: torch.Tensor, step: int
+    ) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        n_lb, n_ulb = len(x_lb), len(x_ulb_w)
+
+        # 1. Teacher forward on cat(x_lb, alpha(x_u), A(x_u)).
+        with self.autocast():
+            logits = full_precision(self.teacher.model(torch.cat((x_lb, x_ulb_w, x_ulb_s))))
+        t_lb, t_ulb_w, t_ulb_s = logits.split((n_lb, n_ulb, n_ulb))
+
+        # 2. Pseudo-labels y_hat = argmax T(alpha(x_u)); the same y_hat feeds eq. 1 and eq. 5.
+        probs_w = t_ulb_w.detach().softmax(-1)
+        confidence, y_hat = probs_w.max(-1)
+        pseudo_target = y_hat if cfg.pseudo_label == "hard" else probs_w
+
+        # 3-4. Student step on the pseudo-labels, then the feedback coefficient f.
+        student_on = step >= cfg.student_wait_steps
+        if student_on:
+            f, student_logs = self._student_step(x_lb, y_lb, x_ulb_s, pseudo_target)
+        else:
+            f, student_logs = torch.zeros((), device=logits.device), {}
+        f_used = self.baseline(f) if student_on and cfg.feedback != "none" else torch.zeros_like(f)
+
+        # 5. Teacher loss L_T = L_s + lambda_c * L_c + f * L_f, then the teacher step.
+        loss_s = F.cross_entropy(t_lb, y_lb)  # eq. 3
+        soft_w = (t_ulb_w.detach() / cfg.temperature).softmax(-1)
+        mask = (confidence >= cfg.p_cutoff).float()
+        loss_c = (F.cross_entropy(t_ulb_s, soft_w, reduction="none") * mask).mean()  # eq. 4
+        lambda_c = cfg.lambda_c * min(1.0, (step + 1) / cfg.lambda_c_warmup) if cfg.lambda_c_warmup else cfg.lambda_c
+        if cfg.feedback_view == "weak":
+            ce_f = F.cross_entropy(t_ulb_w, pseudo_target)  # eq. 5: the label the student learned
+        else:
+            ce_f = F.cross_entropy(t_ulb_s, t_ulb_s.detach().argmax(-1))  # public MPL code's variant
+        loss_f = f_used * ce_f
+        loss_t = loss_s + lambda_c * loss_c + loss_f
+        teacher_lr = self.teacher.lr
+        self.teacher.step(loss_t)
+
+        return {
+            "loss/teacher": loss_t.detach(),
+            "loss/supervised": loss_s.detach(),
+            "loss/consistency": loss_c.detach(),
+            "loss/feedback": loss_f.detach(),
+            "feedback/f": f,
+            "feedback/f_used": f_used.detach(),
+            "pseudo/confidence": confidence.mean(),
+            "pseudo/mask_rate": mask.mean(),
+            "lambda_c": torch.tensor(lambda_c),
+            "lr/teacher": torch.tensor(teacher_lr),
+            "pseudo_labels": y_hat,
+            **student_logs,
+        }
+
+    def _student_step(
+        self, x_lb: torch.Tensor, y_lb: torch.Tensor, x_ulb_s: torch.Tensor, pseudo_target: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """theta -> theta' on L_u = CE(y_hat, S(A(x_u))) (eq. 1), then f (eq. 6) at theta'."""
+        mode = self.config.feedback
+        plain = unwrap(self.student.model)  # labeled forwards: no DDP sync, BN running stats frozen
+        lr = self.student.lr
+        logs: dict[str, torch.Tensor] = {"lr/student": torch.tensor(lr)}
+        if mode == "taylor":
+            with torch.no_grad(), frozen_batchnorm_stats(plain), self.autocast():
+                loss_old = F.cross_entropy(full_precision(plain(x_lb)), y_lb)
+
+        with self.autocast():
+            loss_u = F.cross_entropy(full_precision(self.student.model(x_ulb_s)), pseudo_target)
+        params = trainable(plain)
+        optimizer = self.student.optimizer
+        optimizer.zero_grad(set_to_none=True)
+        loss_u.backward()
+        g_u = gradient_copy(params) if mode == "exact" else []
+        optimizer.step()
+        self.student.scheduler.step()
+        logs["loss/unlabeled"] = loss_u.detach()
+
+        if mode == "exact":
+            with frozen_batchnorm_stats(plain), self.autocast():
+                f, loss_new = exact_feedback(plain, x_lb, y_lb, g_u, lr)
+        elif mode == "taylor":
+            with torch.no_grad(), frozen_batchnorm_stats(plain), self.autocast():
+                loss_new = F.cross_entropy(full_precision(plain(x_lb)), y_lb)
+            f = taylor_feedback(loss_old, loss_new)
+        else:
+            return torch.zeros((), device=x_lb.device), logs
+        logs["loss/student_labeled"] = loss_new
+        return all_reduce_mean(f), logs
+
+
+class SupervisedTask:
+    """The ablation baseline: one network trained on the labeled data alone."""
+
+    def __init__(self, network: Network, autocast: Autocast) -> None:
+        self.student = network
+        self.autocast = autocast
+
+    def train_step(self, x_lb: torch.Tensor, y_lb: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        with self.autocast():
+            loss = F.cross_entropy(full_precision(self.student.model(x_lb)), y_lb)
+        lr = self.student.lr
+        self.student.step(loss)
+        return {"loss/supervised": loss.detach(), "lr/student": torch.tensor(lr)}
