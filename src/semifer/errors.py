@@ -29,3 +29,7 @@ class ConfigError(SemiferError, ValueError):
 
 class CheckpointError(SemiferError, ValueError):
     """A checkpoint folder that is missing, incomplete, corrupt or of the wrong model."""
+
+
+class InputError(SemiferError, ValueError):
+    """A prediction input (video, image, folder or glob) that is missing, empty or unreadable."""

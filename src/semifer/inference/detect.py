@@ -1,0 +1,147 @@
+"""Pluggable face detectors that work offline: one protocol, a dict of names.
+
+``haar`` (the default) is OpenCV's frontal-face cascade, which ships inside
+opencv-python-headless 4.x and so installs with semifer and needs no file or download.
+``yunet`` (OpenCV's ``FaceDetectorYN``) is more accurate and gives five landmarks, but its
+ONNX file must be supplied by the user. ``mtcnn`` uses facenet-pytorch, whose wheel carries
+its weights; it pins an old torch, so it is installed by hand with ``--no-deps``.
+docs/inference.md compares the three (speed and detection rate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from semifer.errors import ConfigError
+
+# Detect on frames scaled down to this longest side: a face under a tenth of a 320-pixel
+# frame is too small for a 112-pixel expression crop anyway, and the Haar cascade runs
+# ~3x faster on 320 px than on 480 px (21 vs 64 ms a frame on 2 cores, 640x360 video).
+DETECT_SIDE = 320
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A face in frame pixels: box ``(left, top, right, bottom)``, a score, optional landmarks.
+
+    ``landmarks`` are five ``(x, y)`` points (right eye, left eye, nose, mouth corners, in
+    the image's left-to-right order for the eyes) when the detector provides them.
+    """
+
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks: np.ndarray | None = None
+
+    @property
+    def area(self) -> float:
+        left, top, right, bottom = self.box
+        return max(0.0, right - left) * max(0.0, bottom - top)
+
+
+class FaceDetector(Protocol):
+    """Finds the faces in one RGB uint8 frame."""
+
+    def detect(self, image: np.ndarray) -> list[Detection]: ...
+
+
+def _downscale(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    scale = min(1.0, side / max(image.shape[:2]))
+    if scale == 1.0:
+        return image, 1.0
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+class HaarDetector:
+    """OpenCV's bundled frontal-face Haar cascade; the score is its neighbour count."""
+
+    def __init__(self, min_neighbors: int = 5, side: int = DETECT_SIDE) -> None:
+        cascade_path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        self.cascade = cv2.CascadeClassifier(str(cascade_path))
+        if self.cascade.empty():
+            raise ConfigError(f"the Haar cascade {cascade_path} is missing (opencv-python-headless 5 dropped it)")
+        self.min_neighbors = min_neighbors
+        self.side = side
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        small, scale = _downscale(image, self.side)
+        gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+        min_side = max(24, max(gray.shape) // 10)
+        boxes, neighbours = self.cascade.detectMultiScale2(
+            gray, scaleFactor=1.2, minNeighbors=self.min_neighbors, minSize=(min_side, min_side)
+        )
+        return [
+            Detection(((x) / scale, (y) / scale, (x + w) / scale, (y + h) / scale), float(n))
+            for (x, y, w, h), n in zip(np.reshape(boxes, (-1, 4)), np.ravel(neighbours), strict=True)
+        ]
+
+
+class YuNetDetector:
+    """OpenCV's YuNet (``cv2.FaceDetectorYN``) from a user-supplied ONNX file, with landmarks."""
+
+    def __init__(self, model_path: Path | None, score_threshold: float = 0.7, side: int = DETECT_SIDE) -> None:
+        if model_path is None or not Path(model_path).is_file():
+            raise ConfigError(
+                f"the yunet detector needs its ONNX file (--detector-model), e.g. face_detection_yunet_2023mar.onnx; got {model_path}"
+            )
+        self.net = cv2.FaceDetectorYN.create(str(model_path), "", (320, 320), score_threshold)
+        self.side = side
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        small, scale = _downscale(image, self.side)
+        self.net.setInputSize((small.shape[1], small.shape[0]))
+        _, faces = self.net.detect(cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
+        found = []
+        for row in faces if faces is not None else []:
+            x, y, w, h = (float(v) / scale for v in row[:4])
+            landmarks = np.asarray(row[4:14], dtype=np.float32).reshape(5, 2) / scale
+            found.append(Detection((x, y, x + w, y + h), float(row[14]), landmarks))
+        return found
+
+
+class MTCNNDetector:
+    """facenet-pytorch's MTCNN (weights inside its wheel), with five landmarks."""
+
+    def __init__(self, score_threshold: float = 0.9, side: int = DETECT_SIDE) -> None:
+        try:
+            from facenet_pytorch import MTCNN
+        except ImportError:
+            raise ConfigError(
+                "the mtcnn detector needs facenet-pytorch: pip install --no-deps facenet-pytorch "
+                "(its pinned torch<2.3 must not replace semifer's torch)"
+            ) from None
+        self.net = MTCNN(keep_all=True, device="cpu")
+        self.score_threshold = score_threshold
+        self.side = side
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        small, scale = _downscale(image, self.side)
+        boxes, scores, points = self.net.detect(small, landmarks=True)
+        if boxes is None:
+            return []
+        return [
+            Detection(tuple(float(v) / scale for v in box), float(score), np.asarray(marks, dtype=np.float32) / scale)
+            for box, score, marks in zip(boxes, scores, points, strict=True)
+            if score >= self.score_threshold
+        ]
+
+
+DETECTORS: dict[str, Callable[[Path | None], FaceDetector]] = {
+    "haar": lambda model_path: HaarDetector(),
+    "yunet": lambda model_path: YuNetDetector(model_path),
+    "mtcnn": lambda model_path: MTCNNDetector(),
+}
+DEFAULT_DETECTOR = "haar"
+
+
+def build_detector(name: str = DEFAULT_DETECTOR, model_path: Path | None = None) -> FaceDetector:
+    """Build a detector by name (``haar``, ``yunet``, ``mtcnn``); ``ConfigError`` when it cannot run."""
+    if name not in DETECTORS:
+        raise ConfigError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
+    return DETECTORS[name](model_path)
