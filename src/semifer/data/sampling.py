@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from semifer.errors import ConfigError
-from semifer.labels import ABAW_CLASSES, UNLABELED
+from semifer.labels import ABAW_CLASSES
 
 
 class DrawStream:
@@ -81,11 +81,6 @@ class BalancedStream(DrawStream):
             cycled = np.concatenate([rng.permutation(members) for _ in range(repeats)])
             draws.append(cycled[: self.per_class])
         return rng.permutation(np.concatenate(draws))
-
-
-def labeled_classes(labels: np.ndarray) -> list[int]:
-    """The classes present among the labeled items, in ABAW order."""
-    return sorted(int(c) for c in np.unique(labels) if c != UNLABELED)
 
 
 class ShardedBatches:

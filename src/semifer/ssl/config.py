@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from semifer.labels import ABAW_CLASSES
+
 
 @dataclass
 class SourceEntry:
@@ -30,6 +32,7 @@ class SourceEntry:
 class DataConfig:
     sources: list[SourceEntry] = field(default_factory=list)
     per_class: int = 8000
+    classes: list[str] = field(default_factory=lambda: list(ABAW_CLASSES))  # balanced over these
     manifest: str = ""  # synthetic data: true classes, for pseudo-label accuracy
     validation_root: str = ""  # Aff-Wild2 root holding the validation annotations
     validation_max_frames: int = 0  # 0 = all; otherwise an evenly spaced subset

@@ -1,0 +1,184 @@
+"""Stage-1 data: the labeled and unlabeled pools built from the configured sources, and loaders.
+
+Every draw is ``(item, draw_number)`` (see ``semifer.data.sampling``) and its augmentation is
+seeded from ``(seed, pool, draw_number)``, so a batch is the same whichever worker decodes it
+and whether or not the run was resumed. Undecodable images are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from semifer.data.base import CorruptImageError, FaceReader
+from semifer.data.sampling import BalancedStream, ShardedBatches, UniformStream
+from semifer.errors import ConfigError
+from semifer.labels import ABAW_CLASSES, UNLABELED, split_per_class
+from semifer.ssl.config import USES, DataConfig
+
+log = logging.getLogger(__name__)
+
+
+class FacePool:
+    """Chosen items of several readers seen as one indexable pool with one label array."""
+
+    def __init__(self, parts: list[tuple[FaceReader, np.ndarray]], labeled: bool) -> None:
+        self.parts = [(reader, np.asarray(items, dtype=np.int64)) for reader, items in parts]
+        self.offsets = np.cumsum([0] + [len(items) for _, items in self.parts])
+        labels = [reader.labels[items] for reader, items in self.parts]
+        self.labels = np.concatenate(labels) if labels else np.empty(0, dtype=np.int64)
+        if not labeled:
+            self.labels = np.full_like(self.labels, UNLABELED)
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def locate(self, index: int) -> tuple[FaceReader, int]:
+        part = int(np.searchsorted(self.offsets, index, side="right")) - 1
+        reader, items = self.parts[part]
+        return reader, int(items[index - self.offsets[part]])
+
+    def load(self, index: int) -> np.ndarray:
+        reader, item = self.locate(index)
+        return reader.load(item)
+
+
+class SeededViews(Dataset):
+    """Decodes pool items and applies ``transform`` with an RNG seeded by the draw number."""
+
+    def __init__(self, pool: FacePool, transform: Callable[[np.ndarray], Any], seed: int, stream: int) -> None:
+        self.pool, self.transform, self.seed, self.stream = pool, transform, seed, stream
+
+    def __len__(self) -> int:
+        return len(self.pool)
+
+    def __getitem__(self, draw: tuple[int, int]) -> tuple[Any, int, int] | None:
+        index, position = draw
+        try:
+            image = self.pool.load(index)
+        except CorruptImageError as error:
+            log.warning("skipped: %s", error)
+            return None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(hash((self.seed, self.stream, position)) & 0x7FFF_FFFF_FFFF)
+            views = self.transform(image)
+        return views, int(self.pool.labels[index]), index
+
+
+def collate_views(items: list[tuple[Any, int, int] | None]) -> dict[str, Any]:
+    """Stack a batch whose images are a tensor or a tuple of views; count skipped items."""
+    kept = [item for item in items if item is not None]
+    first = kept[0][0] if kept else None
+    if isinstance(first, tuple):
+        images: Any = tuple(torch.stack([item[0][v] for item in kept]) for v in range(len(first)))
+    else:
+        images = torch.stack([item[0] for item in kept]) if kept else torch.empty(0)
+    return {
+        "images": images,
+        "labels": torch.tensor([item[1] for item in kept], dtype=torch.long),
+        "indices": torch.tensor([item[2] for item in kept], dtype=torch.long),
+        "skipped": len(items) - len(kept),
+    }
+
+
+@dataclass
+class SpatialData:
+    """What a stage-1 run trains and validates on."""
+
+    labeled: FacePool
+    unlabeled: FacePool
+    validation: FaceReader | None = None
+    unlabeled_truth: np.ndarray | None = None  # true class per unlabeled item (synthetic data)
+
+
+def _subset(count: int, fraction: float, seed: int) -> np.ndarray:
+    if fraction >= 1.0:
+        return np.arange(count)
+    keep = max(1, round(count * fraction))
+    return np.sort(np.random.default_rng(seed).choice(count, size=keep, replace=False))
+
+
+def build_data(config: DataConfig, seed: int) -> SpatialData:
+    """Open every source, check it, and split it into the labeled and unlabeled pools."""
+    from semifer.data.sources import SourceConfig, open_reader
+
+    labeled: list[tuple[FaceReader, np.ndarray]] = []
+    unlabeled: list[tuple[FaceReader, np.ndarray]] = []
+    if not config.sources:
+        raise ConfigError("data.sources is empty: name at least one labeled source")
+    for number, entry in enumerate(config.sources):
+        key = f"data.sources[{number}]"
+        if entry.use not in USES:
+            raise ConfigError(f"{key}.use must be one of {', '.join(USES)}, not {entry.use!r}")
+        if not Path(entry.path).exists():
+            raise ConfigError(f"{key}.path does not exist: {entry.path}")
+        source = SourceConfig(format=entry.format, path=entry.path, split=entry.split, labeled=entry.use != "unlabeled")
+        reader = open_reader(source)
+        if len(reader) == 0:
+            raise ConfigError(f"{key}.path holds no images: {entry.path}")
+        items = _subset(len(reader), entry.fraction, seed + number)
+        labels = reader.labels[items]
+        if entry.use == "unlabeled":
+            unlabeled.append((reader, items))
+            continue
+        if entry.use == "split":
+            keep, rest = split_per_class(labels, config.per_class, seed + number)
+        else:
+            keep, rest = np.flatnonzero(labels != UNLABELED), np.flatnonzero(labels == UNLABELED)
+        labeled.append((reader, items[keep]))
+        unlabeled.append((reader, items[rest]))
+    data = SpatialData(FacePool(labeled, labeled=True), FacePool(unlabeled, labeled=False))
+    if len(data.labeled) == 0:
+        raise ConfigError("the configured data.sources hold no labeled images")
+    if config.validation_root:
+        data.validation = _validation_reader(config)
+    if config.manifest:
+        data.unlabeled_truth = _truth(config.manifest, data.unlabeled)
+    return data
+
+
+def _validation_reader(config: DataConfig) -> FaceReader:
+    from semifer.data.affwild2 import AffWild2Frames
+
+    if not Path(config.validation_root).is_dir():
+        raise ConfigError(f"data.validation_root does not exist: {config.validation_root}")
+    return AffWild2Frames(config.validation_root, "validation")
+
+
+def _truth(manifest: str, pool: FacePool) -> np.ndarray:
+    from semifer.data.synth.manifest import true_labels
+
+    if not Path(manifest).is_file():
+        raise ConfigError(f"data.manifest does not exist: {manifest}")
+    truths = [true_labels(Path(manifest), reader)[items] for reader, items in pool.parts]
+    return np.concatenate(truths) if truths else np.empty(0, dtype=np.int64)
+
+
+def infinite_loader(
+    dataset: SeededViews, stream: BalancedStream | UniformStream, batch_size: int, rank: int, world: int,
+    start_step: int, workers: int,
+) -> Iterator[dict[str, Any]]:
+    """Batches of ``dataset`` for this rank from global step ``start_step`` on, forever."""
+    sampler = ShardedBatches(stream, batch_size, rank, world, start_step)
+    loader = DataLoader(
+        dataset, batch_sampler=sampler, num_workers=workers, collate_fn=collate_views,
+        persistent_workers=workers > 0, prefetch_factor=2 if workers > 0 else None,
+    )
+    return iter(loader)
+
+
+def balanced_stream(pool: FacePool, config: DataConfig, seed: int) -> BalancedStream:
+    """The class-balanced stream over ``data.classes``; a class without labeled images stops the run."""
+    lookup = {name.lower(): number for number, name in enumerate(ABAW_CLASSES)}
+    unknown = [name for name in config.classes if name.lower() not in lookup]
+    if unknown:
+        raise ConfigError(f"data.classes: unknown class {', '.join(unknown)}; ABAW classes are {', '.join(ABAW_CLASSES)}")
+    classes = [lookup[name.lower()] for name in config.classes]
+    return BalancedStream(pool.labels, classes, seed, config.balanced_per_class)
