@@ -107,10 +107,6 @@ def _subset(count: int, fraction: float, seed: int) -> np.ndarray:
 
 def build_data(config: DataConfig, seed: int) -> SpatialData:
     """Open every source, check it, and split it into the labeled and unlabeled pools."""
-    from semifer.data.sources import SourceConfig, open_reader
-
-    labeled: list[tuple[FaceReader, np.ndarray]] = []
-    unlabeled: list[tuple[FaceReader, np.ndarray]] = []
     if not config.sources:
         raise ConfigError("data.sources is empty: name at least one labeled source")
     for number, entry in enumerate(config.sources):
@@ -119,6 +115,12 @@ def build_data(config: DataConfig, seed: int) -> SpatialData:
             raise ConfigError(f"{key}.use must be one of {', '.join(USES)}, not {entry.use!r}")
         if not Path(entry.path).exists():
             raise ConfigError(f"{key}.path does not exist: {entry.path}")
+    from semifer.data.sources import SourceConfig, open_reader
+
+    labeled: list[tuple[FaceReader, np.ndarray]] = []
+    unlabeled: list[tuple[FaceReader, np.ndarray]] = []
+    for number, entry in enumerate(config.sources):
+        key = f"data.sources[{number}]"
         source = SourceConfig(format=entry.format, path=entry.path, split=entry.split, labeled=entry.use != "unlabeled")
         reader = open_reader(source)
         if len(reader) == 0:

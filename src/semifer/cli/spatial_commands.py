@@ -1,0 +1,29 @@
+"""``semifer train-spatial``: stage-1 teacher-student pretraining (or the supervised baseline)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from semifer.cli.app import app
+
+
+@app.command("train-spatial")
+def train_spatial_command(
+    overrides: list[str] = typer.Argument(None, help="key=value overrides, e.g. steps=500 ssl.feedback=taylor"),
+    config: Path = typer.Option(..., "--config", "-c", help="Recipe YAML, e.g. configs/demo.yaml."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+) -> None:
+    """Train the teacher and student of stage 1 (mode=supervised: one network on labeled data)."""
+    from semifer.config import load_config
+    from semifer.ssl.config import SpatialConfig
+    from semifer.ssl.loop import train_spatial
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(show_path=False)])
+    spatial = load_config(SpatialConfig, config, list(overrides or []))
+    run = train_spatial(spatial, progress=progress)
+    Console().print(f"stage 1 run: [bold]{run}[/]")
