@@ -12,6 +12,7 @@ from semifer.errors import SemiferError
 # Command modules register on import; keep this list in sync with src/semifer/cli/.
 from semifer.cli import data_commands  # noqa: F401,E402
 from semifer.cli import spatial_commands  # noqa: F401,E402
+from semifer.cli import predict_commands  # noqa: F401,E402
 
 
 def main() -> None:

@@ -1,0 +1,214 @@
+"""``Recognizer``: the Python API over a trained checkpoint, one DataFrame row per frame.
+
+Shaped like py-feat's ``Detector.detect``: give it a video or images, get back a plain
+``pandas.DataFrame`` (columns in ``semifer.inference.labeling.COLUMNS``, documented in
+docs/inference.md), the same table that ``semifer predict`` writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from semifer.checkpoint import file_digest
+from semifer.errors import CheckpointError, InputError
+from semifer.inference.align import DEFAULT_MARGIN
+from semifer.inference.detect import DEFAULT_DETECTOR, FaceDetector, build_detector
+from semifer.inference.labeling import label_images, label_video
+from semifer.inference.pipeline import Observations, encode_faces, locate_faces
+from semifer.inference.track import IoUTracker, make_tracker
+from semifer.inference.video_io import FrameSource, ImageListSource, Frame, open_input
+from semifer.labels import NUM_CLASSES
+
+LOGGER = logging.getLogger(__name__)
+STUDENT_WEIGHTS = "student.safetensors"
+TEMPORAL_WEIGHTS = "temporal.safetensors"
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when present; anything else is passed to ``torch.device``."""
+    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
+
+
+class _ArraySource:
+    """In-memory RGB arrays as a frame source, for ``predict_images``."""
+
+    def __init__(self, images: Sequence[np.ndarray]) -> None:
+        self.images, self.name, self.fps = images, "images", math.nan
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for index, image in enumerate(self.images):
+            yield Frame(index, math.nan, np.ascontiguousarray(image), f"array#{index}")
+
+
+class Recognizer:
+    """Facial expressions (8 ABAW classes) of the faces in videos and images.
+
+    Example:
+        >>> from semifer import Recognizer
+        >>> recognizer = Recognizer.from_checkpoint("runs/temporal/best")  # doctest: +SKIP
+        >>> table = recognizer.predict_video("interview.mp4")  # doctest: +SKIP
+        >>> table[["frame", "timestamp", "label_name", "Happiness"]].head()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        frame_model: nn.Module,
+        spec: object,
+        temporal: nn.Module | None = None,
+        temporal_description: dict | None = None,
+        device: str = "auto",
+        batch_size: int = 32,
+        detector: str | FaceDetector = DEFAULT_DETECTOR,
+        detector_model: Path | None = None,
+        smoothing: str = "window",
+        window: int = 30,
+        margin: float = DEFAULT_MARGIN,
+    ) -> None:
+        from semifer.data.transforms import eval_transform
+
+        self.device = resolve_device(device)
+        self.frame_model = frame_model.to(self.device).eval().requires_grad_(False)
+        self.spec = spec
+        self.temporal = temporal.to(self.device).eval().requires_grad_(False) if temporal is not None else None
+        self.temporal_description = temporal_description or {}
+        self.batch_size = batch_size
+        self.detector = build_detector(detector, detector_model) if isinstance(detector, str) else detector
+        self.smoothing = smoothing
+        self.window = window
+        self.margin = margin
+        self.transform = eval_transform(spec)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, **options: object) -> "Recognizer":
+        """Load a stage-2 checkpoint folder (temporal model + its stage-1 student) or a stage-1 one.
+
+        A stage-2 folder's ``model.json`` names its stage-1 checkpoint; the student weights
+        found there must have the digest stage 2 was trained on. ``options`` go to ``__init__``.
+
+        Raises:
+            CheckpointError: missing or corrupt folder, a student that changed since stage 2,
+                or a model of another backbone or class count.
+        """
+        from semifer.models.backbone import MODEL_FILE, load_frame_model
+
+        folder = Path(path)
+        if not folder.is_dir():
+            raise CheckpointError(f"checkpoint folder not found: {folder}")
+        if not (folder / MODEL_FILE).is_file() and (folder / "best" / MODEL_FILE).is_file():
+            folder = folder / "best"
+        temporal, description = None, None
+        spatial = folder
+        if (folder / TEMPORAL_WEIGHTS).is_file():
+            from semifer.models.temporal import load_temporal_model
+
+            temporal, description = load_temporal_model(folder)
+            spatial = Path(str(description.get("spatial_checkpoint") or ""))
+            if not (spatial / STUDENT_WEIGHTS).is_file():
+                raise CheckpointError(f"{folder / MODEL_FILE}: its stage-1 checkpoint {spatial} is missing")
+            expected = description.get("spatial_checkpoint_digest")
+            if expected and file_digest(spatial / STUDENT_WEIGHTS) != expected:
+                raise CheckpointError(
+                    f"{spatial / STUDENT_WEIGHTS} changed since {folder} was trained on it (digest mismatch); retrain stage 2"
+                )
+        frame_model, spec = load_frame_model(spatial, network="student")
+        if spec.num_classes != NUM_CLASSES:
+            raise CheckpointError(f"{spatial}: a {spec.num_classes}-class model; semifer predicts the {NUM_CLASSES} ABAW classes")
+        if description is not None and int(description["feature_dim"]) != spec.feature_dim:
+            raise CheckpointError(
+                f"{folder}: the temporal model takes {description['feature_dim']}-d features but {spatial} "
+                f"({spec.backbone}) gives {spec.feature_dim}-d: a checkpoint of another backbone"
+            )
+        if description is not None and int(description.get("num_classes", NUM_CLASSES)) != NUM_CLASSES:
+            raise CheckpointError(f"{folder}: a {description['num_classes']}-class temporal model; expected {NUM_CLASSES}")
+        LOGGER.info("loaded %s (%s%s)", folder, spec.backbone, ", temporal" if temporal is not None else ", per-frame only")
+        return cls(frame_model, spec, temporal, description, **options)  # type: ignore[arg-type]
+
+    @torch.inference_mode()
+    def encode(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """Features ``(B, D)`` and logits ``(B, C)`` of normalised crops ``(B, 3, H, W)``."""
+        from semifer.models.backbone import frame_features
+
+        features = frame_features(self.frame_model, images.to(self.device))
+        return features, self.frame_model.get_classifier()(features)
+
+    @torch.inference_mode()
+    def _sequence_logits(self, features: Tensor, mask: Tensor) -> Tensor:
+        from semifer.temporal.inference import video_logits
+
+        assert self.temporal is not None
+        description = self.temporal_description
+        clip_length = int(description.get("clip_length", 64))
+        stride = int(description.get("stride", clip_length // 2))
+        return video_logits(self.temporal, features, mask, clip_length, stride, self.batch_size)
+
+    def observe(
+        self, source: FrameSource, all_faces: bool, crops: bool, on_frame: Callable[[int], None] | None = None
+    ) -> Observations:
+        """Decode, detect, track, crop and encode every frame of ``source``."""
+        detector = None if crops else self.detector
+        located = locate_faces(source, detector, make_tracker(all_faces), self.transform, self.margin)
+        return encode_faces(located, self.encode, self.batch_size, on_frame)
+
+    def predict_video(
+        self,
+        video: str | Path | FrameSource,
+        all_faces: bool = False,
+        crops: bool = False,
+        on_frame: Callable[[int], None] | None = None,
+    ) -> pd.DataFrame:
+        """One row per frame of a video file or frame folder (one per face with ``all_faces``).
+
+        Args:
+            video: a video file, a folder of frames, or an open frame source.
+            all_faces: follow every face (``track_id`` tells them apart) instead of the main one.
+            crops: the frames are already aligned face crops (Aff-Wild2 ``cropped_aligned``).
+            on_frame: called with each frame index as it is done (progress display).
+
+        Example:
+            >>> table = Recognizer.from_checkpoint("runs/temporal/best").predict_video("clip.mp4")  # doctest: +SKIP
+            >>> table.loc[~table.no_face, "label_name"].value_counts()  # doctest: +SKIP
+        """
+        source = open_input(video) if isinstance(video, (str, Path)) else video
+        seen = self.observe(source, all_faces, crops, on_frame)
+        if seen.num_frames == 0:
+            raise InputError(f"{getattr(source, 'name', video)}: no frame could be decoded")
+        model = self._sequence_logits if self.temporal is not None else None
+        return label_video(seen, all_faces, model, self.smoothing, self.window)
+
+    def predict_images(
+        self, images: str | Path | Sequence[str | Path | np.ndarray], crops: bool = False
+    ) -> pd.DataFrame:
+        """One row per face of independent images (and a flagged row for an image without one).
+
+        Images are labeled by the frame model alone: no temporal model, no smoothing.
+
+        Args:
+            images: a folder, a glob, one path, or a list of paths or RGB uint8 arrays.
+            crops: the images are already aligned face crops, skip detection.
+
+        Example:
+            >>> table = Recognizer.from_checkpoint("runs/spatial/best").predict_images(["a.jpg", "b.jpg"])  # doctest: +SKIP
+            >>> table[["file", "label_name", "Neutral", "Happiness"]]  # doctest: +SKIP
+        """
+        if isinstance(images, (str, Path)):
+            source: FrameSource = open_input(images)
+        elif all(isinstance(item, np.ndarray) for item in images):
+            source = _ArraySource(images)  # type: ignore[arg-type]
+        else:
+            paths = [Path(item) for item in images]  # type: ignore[arg-type]
+            if missing := [str(p) for p in paths if not p.is_file()]:
+                raise InputError(f"no such image: {', '.join(missing[:3])}")
+            source = ImageListSource(paths, "images")
+        if not isinstance(source, (ImageListSource, _ArraySource)):
+            raise InputError(f"{images}: predict_images takes images; use predict_video for a video")
+        tracker = IoUTracker(iou_threshold=2.0, max_gap=0)  # never matches: every face gets its own id
+        located = locate_faces(source, None if crops else self.detector, tracker, self.transform, self.margin)
+        return label_images(encode_faces(located, self.encode, self.batch_size))
