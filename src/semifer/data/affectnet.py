@@ -1,0 +1,189 @@
+"""AffectNet: ``Manually_Annotated_file_lists/{training,validation}.csv`` + the image folder.
+
+Each CSV row names an image under ``Manually_Annotated_Images/``, its face box
+(``face_x, face_y, face_width, face_height``) and an expression code, mapped to ABAW by
+``semifer.labels.affectnet_to_abaw`` (Contempt, None, Uncertain, No-Face become unlabeled).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from types import TracebackType
+from typing import TextIO
+
+import numpy as np
+import pandas as pd
+
+from semifer.data.base import Box, FaceReader
+from semifer.errors import DataFormatError
+from semifer.labels import AFFECTNET_CODES, affectnet_to_abaw
+
+COLUMNS = (
+    "subDirectory_filePath",
+    "face_x",
+    "face_y",
+    "face_width",
+    "face_height",
+    "facial_landmarks",
+    "expression",
+    "valence",
+    "arousal",
+)
+NUMERIC_COLUMNS = ("face_x", "face_y", "face_width", "face_height", "expression")
+SPLIT_FILES = {"train": "training.csv", "training": "training.csv", "validation": "validation.csv"}
+LISTS = "Manually_Annotated_file_lists"
+IMAGES = "Manually_Annotated_Images"
+
+
+def split_file(split: str) -> str:
+    """CSV file name of ``split`` ("train"/"training" or "validation")."""
+    try:
+        return SPLIT_FILES[split.lower()]
+    except KeyError:
+        raise DataFormatError(
+            f"unknown AffectNet split {split!r}; use one of {sorted(SPLIT_FILES)}"
+        ) from None
+
+
+class AffectNetReader(FaceReader):
+    """One AffectNet split; the CSV is parsed once (paths, boxes, codes), images on demand.
+
+    The released ``validation.csv`` has no header row while ``training.csv`` has one: both work.
+    """
+
+    source = "affectnet"
+
+    def __init__(self, root: Path | str, split: str = "train") -> None:
+        self.root = Path(root)
+        self.csv_path = self.root / LISTS / split_file(split)
+        if not self.csv_path.is_file():
+            raise DataFormatError(f"{self.csv_path}: AffectNet file list not found")
+        with self.csv_path.open(encoding="utf-8") as handle:
+            has_header = handle.readline().startswith(COLUMNS[0])
+        table = pd.read_csv(
+            self.csv_path,
+            header=None,
+            names=list(COLUMNS),
+            skiprows=1 if has_header else 0,
+            usecols=[COLUMNS[0], *NUMERIC_COLUMNS],
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+        )
+        first_line = 2 if has_header else 1
+        self._lines = np.arange(len(table), dtype=np.int64) + first_line
+        numbers = {name: self._integers(table[name], name) for name in NUMERIC_COLUMNS}
+        codes = numbers["expression"]
+        bad = np.flatnonzero((codes < 0) | (codes >= AFFECTNET_CODES))
+        if bad.size:
+            raise DataFormatError(
+                f"{self.csv_path}:{self._lines[bad[0]]}: expression code {codes[bad[0]]} "
+                f"is outside 0..{AFFECTNET_CODES - 1}"
+            )
+        self._paths = table[COLUMNS[0]].to_numpy(dtype=object)
+        self._boxes = np.stack(
+            [
+                numbers["face_x"],
+                numbers["face_y"],
+                numbers["face_x"] + numbers["face_width"],
+                numbers["face_y"] + numbers["face_height"],
+            ],
+            axis=1,
+        )
+        mapping = np.array([affectnet_to_abaw(code) for code in range(AFFECTNET_CODES)])
+        self._labels = mapping[codes].astype(np.int64)
+        self.expression_codes = codes
+
+    def _integers(self, column: pd.Series, name: str) -> np.ndarray:
+        """Parse one column as integers (AffectNet writes boxes as whole pixels)."""
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(np.isnan(values) | (values != np.round(values)))
+        if bad.size:
+            raise DataFormatError(
+                f"{self.csv_path}:{self._lines[bad[0]]}: {name} {column.iloc[bad[0]]!r} "
+                "is not an integer"
+            )
+        return values.astype(np.int64)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self._labels
+
+    def key(self, index: int) -> str:
+        return str(self._paths[index])
+
+    def where(self, index: int) -> str:
+        return f"{self.csv_path}:{self._lines[index]} ({self._paths[index]})"
+
+    def box(self, index: int) -> Box:
+        left, top, right, bottom = (int(value) for value in self._boxes[index])
+        return Box(left=left, top=top, right=right, bottom=bottom)
+
+    def read_bytes(self, index: int) -> bytes:
+        return (self.root / IMAGES / str(self._paths[index])).read_bytes()
+
+
+class AffectNetWriter:
+    """Writes images and CSV rows in the AffectNet layout (a context manager)."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._files: dict[str, tuple[TextIO, csv.DictWriter]] = {}
+
+    def add(
+        self,
+        split: str,
+        sub_path: str,
+        image: bytes,
+        box: Box,
+        expression: int,
+        valence: float = 0.0,
+        arousal: float = 0.0,
+        landmarks: str = "",
+    ) -> None:
+        """Write ``image`` to ``Manually_Annotated_Images/<sub_path>`` and its CSV row."""
+        target = self.root / IMAGES / sub_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(image)
+        self._writer(split).writerow(
+            {
+                "subDirectory_filePath": sub_path,
+                "face_x": box.left,
+                "face_y": box.top,
+                "face_width": box.width,
+                "face_height": box.height,
+                "facial_landmarks": landmarks,
+                "expression": int(expression),
+                "valence": valence,
+                "arousal": arousal,
+            }
+        )
+
+    def _writer(self, split: str) -> csv.DictWriter:
+        name = split_file(split)
+        if name not in self._files:
+            path = self.root / LISTS / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = path.open("w", newline="", encoding="utf-8")
+            writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), lineterminator="\n")
+            writer.writeheader()
+            self._files[name] = (handle, writer)
+        return self._files[name][1]
+
+    def close(self) -> None:
+        """Flush and close the CSV files."""
+        for handle, _ in self._files.values():
+            handle.close()
+        self._files.clear()
+
+    def __enter__(self) -> AffectNetWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,257 @@
+"""Aff-Wild2 EXPR: per-video annotation files and ``cropped_aligned`` frame folders.
+
+Layout (ABAW): ``<annotations>/{Train_Set,Validation_Set}/<video>.txt`` holds the ABAW header
+and then one label per frame (line i+1 = frame i = ``cropped_aligned/<video>/%05d.jpg``,
+-1 = not annotated). Frames where no face was detected have a label line but no image.
+Stage 2 reads whole videos (``AffWild2Videos``); stage 1 reads single frames
+(``AffWild2Frames``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from semifer.data.base import FaceReader
+from semifer.errors import DataFormatError
+from semifer.labels import ABAW_CLASSES, NUM_CLASSES, UNLABELED
+
+logger = logging.getLogger(__name__)
+
+ABAW_HEADER = ",".join(ABAW_CLASSES)
+SPLIT_FOLDERS = {"train": "Train_Set", "validation": "Validation_Set"}
+# An annotation may outrun the last face image when the last frames show no face. Up to this
+# many lines (~4 s at 30 fps) are kept as missing-face frames; more means the annotation and
+# the frame folder do not belong together.
+TAIL_TOLERANCE = 120
+
+
+def split_folder(split: str) -> str:
+    """Map "train"/"validation" (or the ABAW names Train_Set/Validation_Set) to the folder name."""
+    lowered = split.lower()
+    for short, folder in SPLIT_FOLDERS.items():
+        if lowered in (short, folder.lower()):
+            return folder
+    raise DataFormatError(f"unknown Aff-Wild2 split {split!r}; use one of {sorted(SPLIT_FOLDERS)}")
+
+
+def read_expr_annotation(path: Path) -> np.ndarray:
+    """Read one EXPR annotation file: int64 label per frame, -1 kept as -1.
+
+    Raises ``DataFormatError`` "<file>:<line>: ..." for a header other than the ABAW header or a
+    label that is not an integer in -1..7.
+    """
+    lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].strip() if lines else ""
+    if header != ABAW_HEADER:
+        raise DataFormatError(f"{path}:1: header {header!r} is not the ABAW header {ABAW_HEADER!r}")
+    body = [line.strip() for line in lines[1:]]
+    while body and not body[-1]:
+        body.pop()
+    try:
+        labels = np.array(body, dtype=np.str_).astype(np.int64)
+    except ValueError:
+        labels = None
+    if labels is None or ((labels < UNLABELED) | (labels >= NUM_CLASSES)).any():
+        _raise_first_bad_label(path, body)
+    return labels
+
+
+def _raise_first_bad_label(path: Path, body: list[str]) -> NoReturn:
+    """Name the first line whose label is not an integer in -1..7 (the slow path)."""
+    for number, text in enumerate(body, start=2):
+        if not text.lstrip("-").isdigit() or not UNLABELED <= int(text) < NUM_CLASSES:
+            raise DataFormatError(f"{path}:{number}: label {text!r} is not an integer in -1..7")
+    raise DataFormatError(f"{path}: labels are not integers in -1..7")
+
+
+def _frame_numbers(folder: Path) -> np.ndarray:
+    """Sorted frame numbers of the ``%05d.jpg`` images in ``folder`` (empty if it is missing)."""
+    if not folder.is_dir():
+        return np.empty(0, dtype=np.int64)
+    numbers = [
+        int(entry.name[:-4])
+        for entry in os.scandir(folder)
+        if entry.name.endswith(".jpg") and entry.name[:-4].isdigit()
+    ]
+    numbers_array = np.sort(np.array(numbers, dtype=np.int64))
+    return numbers_array[numbers_array >= 1]
+
+
+@dataclass
+class VideoFrames:
+    """One video: a label per annotated frame and the face image of each frame, if any.
+
+    Index ``i`` is frame ``i + 1``, i.e. ``%05d.jpg`` of ``i + 1``.
+    """
+
+    name: str
+    labels: np.ndarray
+    frame_paths: list[Path | None]
+
+    @property
+    def has_face(self) -> np.ndarray:
+        """Boolean mask of frames that have a face image (stage 2 masks the others)."""
+        return np.array([path is not None for path in self.frame_paths], dtype=bool)
+
+
+class AffWild2Videos:
+    """The videos of one split, read one annotation file at a time.
+
+    Args:
+        root: folder holding ``annotations/`` and ``cropped_aligned/`` (the synthetic layout).
+        split: "train" or "validation" (or Train_Set / Validation_Set).
+        annotations: folder holding ``Train_Set/`` and ``Validation_Set/`` when the real ABAW
+            annotations live elsewhere.
+        images: the real ``cropped_aligned`` folder, when it lives elsewhere.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        split: str,
+        *,
+        annotations: Path | None = None,
+        images: Path | None = None,
+    ) -> None:
+        root = Path(root)
+        self.annotation_folder = Path(annotations or root / "annotations") / split_folder(split)
+        self.image_folder = Path(images or root / "cropped_aligned")
+        if not self.annotation_folder.is_dir():
+            raise DataFormatError(f"{self.annotation_folder}: Aff-Wild2 annotation folder not found")
+        self.names = sorted(path.stem for path in self.annotation_folder.glob("*.txt"))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, index: int) -> VideoFrames:
+        return self.video(self.names[index])
+
+    def __iter__(self) -> Iterator[VideoFrames]:
+        return (self.video(name) for name in self.names)
+
+    def video(self, name: str) -> VideoFrames:
+        """Labels and frame paths of video ``name`` (``_left``/``_right`` are videos of their own)."""
+        labels, numbers = self.frames(name)
+        folder = self.image_folder / name
+        paths: list[Path | None] = [None] * len(labels)
+        for number in numbers:
+            paths[number - 1] = folder / f"{number:05d}.jpg"
+        return VideoFrames(name=name, labels=labels, frame_paths=paths)
+
+    def frames(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Labels of video ``name`` and the frame numbers that have an image, reconciled.
+
+        The annotation can be one line longer than the last decoded frame (a known quirk of the
+        ABAW files): that line is dropped. A longer gap than ``TAIL_TOLERANCE`` is an error;
+        images past the end of the annotation are ignored with a warning.
+        """
+        annotation = self.annotation_folder / f"{name}.txt"
+        labels = read_expr_annotation(annotation)
+        numbers = _frame_numbers(self.image_folder / name)
+        last = int(numbers[-1]) if numbers.size else 0
+        if len(labels) == last + 1:
+            logger.info("%s: annotation is one line longer than the frames; last line dropped", name)
+            labels = labels[:-1]
+        elif len(labels) > last + TAIL_TOLERANCE:
+            raise DataFormatError(
+                f"{annotation}: video {name} has {len(labels)} annotated frames but its last face "
+                f"image is frame {last} in {self.image_folder / name} (tolerance {TAIL_TOLERANCE})"
+            )
+        beyond = numbers > len(labels)
+        if beyond.any():
+            logger.warning(
+                "%s: %d frame images beyond the %d annotated frames are ignored",
+                name, int(beyond.sum()), len(labels),
+            )
+            numbers = numbers[~beyond]
+        return labels, numbers
+
+
+class AffWild2Frames(FaceReader):
+    """Every annotated frame with a face image, as single images (stage 1).
+
+    Frames labeled -1 are included with label -1, so the caller decides whether they serve as
+    unlabeled data. Only three small arrays per frame are held, not paths.
+    """
+
+    source = "affwild2"
+
+    def __init__(self, root: Path | str, split: str, **folders: Path | None) -> None:
+        self.videos = AffWild2Videos(root, split, **folders)
+        video_ids: list[np.ndarray] = []
+        frame_numbers: list[np.ndarray] = []
+        labels: list[np.ndarray] = []
+        self.missing_faces = 0
+        for video_id, name in enumerate(self.videos.names):
+            video_labels, numbers = self.videos.frames(name)
+            self.missing_faces += len(video_labels) - len(numbers)
+            video_ids.append(np.full(len(numbers), video_id, dtype=np.int32))
+            frame_numbers.append(numbers.astype(np.int32))
+            labels.append(video_labels[numbers - 1])
+        self._video_ids = np.concatenate(video_ids) if video_ids else np.empty(0, np.int32)
+        self._frame_numbers = np.concatenate(frame_numbers) if frame_numbers else np.empty(0, np.int32)
+        self._labels = np.concatenate(labels) if labels else np.empty(0, np.int64)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self._labels
+
+    def key(self, index: int) -> str:
+        name = self.videos.names[self._video_ids[index]]
+        return f"{name}/{int(self._frame_numbers[index]):05d}.jpg"
+
+    def where(self, index: int) -> str:
+        return str(self.videos.image_folder / self.key(index))
+
+    def read_bytes(self, index: int) -> bytes:
+        return Path(self.where(index)).read_bytes()
+
+
+class AffWild2Writer:
+    """Writes videos in the ABAW layout under ``root`` (used by the generator and the tests)."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def write_video(
+        self,
+        split: str,
+        name: str,
+        labels: Sequence[int],
+        frames: Sequence[bytes | None],
+        extra_annotation_line: bool = False,
+    ) -> None:
+        """Write the annotation file and the frame images of one video.
+
+        Args:
+            split: "train" or "validation".
+            name: video name (``<video>_left`` / ``_right`` for two-person videos).
+            labels: one ABAW label (or -1) per frame.
+            frames: encoded JPEG bytes per frame, ``None`` where the frame has no face image.
+                The last frame needs an image: a missing last face could not be told apart from
+                the ABAW annotation's extra line.
+            extra_annotation_line: append one more label line than there are frames, as some
+                real ABAW files have.
+        """
+        if len(labels) != len(frames):
+            raise ValueError(f"{name}: {len(labels)} labels but {len(frames)} frames")
+        if not frames or frames[-1] is None:
+            raise ValueError(f"{name}: the last frame must have a face image")
+        lines = [ABAW_HEADER, *(str(int(label)) for label in labels)]
+        if extra_annotation_line:
+            lines.append(lines[-1])
+        annotation = self.root / "annotations" / split_folder(split) / f"{name}.txt"
+        annotation.parent.mkdir(parents=True, exist_ok=True)
+        annotation.write_text("\n".join(lines) + "\n")
+        folder = self.root / "cropped_aligned" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for number, data in enumerate(frames, start=1):
+            if data is not None:
+                (folder / f"{number:05d}.jpg").write_bytes(data)
