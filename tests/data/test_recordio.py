@@ -1,0 +1,130 @@
+"""MS1MV2 RecordIO: round trip, split records rejoined, identities, and broken files."""
+
+from __future__ import annotations
+
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+from semifer.data.recordio import HEADER, MAGIC_BYTES, RecordIOReader, RecordIOWriter
+from semifer.errors import CorruptImageError, DataFormatError
+
+
+def with_aligned_magic(data: bytes, copies: int) -> bytes:
+    """JPEG bytes followed by the RecordIO magic at 4-aligned payload offsets (decoders stop at EOI)."""
+    pad = (-(HEADER.size + len(data))) % 4
+    return data + b"\0" * pad + (MAGIC_BYTES + b"abcd") * copies
+
+
+@pytest.fixture
+def images(make_image):
+    return [make_image(seed) for seed in range(6)]
+
+
+def write(folder, jpegs, identities):
+    with RecordIOWriter(folder) as writer:
+        ids = [writer.add(data, identity) for data, identity in zip(jpegs, identities)]
+    return ids
+
+
+def test_round_trip_ids_identities_pixels(tmp_path, images, jpeg, pixels_close):
+    ids = write(tmp_path, [jpeg(image) for image in images], [3, 3, 5, 5, 5, 9])
+    assert ids == [1, 2, 3, 4, 5, 6]
+    reader = RecordIOReader(tmp_path)
+    assert len(reader) == 6 and (reader.labels == -1).all()
+    assert [reader.key(i) for i in range(6)] == ["1", "2", "3", "4", "5", "6"]
+    np.testing.assert_array_equal(reader.identities, [0, 0, 1, 1, 1, 2])
+    assert (tmp_path / "property").read_text() == "3,112,112"
+    for index, image in enumerate(images):
+        pixels_close(reader.load(index), image)
+
+
+def test_interleaved_identities_fall_back_to_image_headers(tmp_path, images, jpeg):
+    write(tmp_path, [jpeg(image) for image in images[:4]], [7, 8, 7, 8])
+    reader = RecordIOReader(tmp_path)
+    assert reader.identity_end == reader.image_end
+    np.testing.assert_array_equal(reader.identities, [7, 8, 7, 8])
+
+
+@pytest.mark.parametrize("copies", [1, 3])
+def test_magic_in_payload_is_split_and_rejoined(tmp_path, images, jpeg, copies):
+    payloads = [with_aligned_magic(jpeg(images[0]), copies), jpeg(images[1])]
+    write(tmp_path, payloads, [0, 1])
+    raw = (tmp_path / "train.rec").read_bytes()
+    # The first image record was written as start/(middle)/end parts, not one record.
+    lrec = struct.unpack_from("<I", raw, int((tmp_path / "train.idx").read_text().split()[3]) + 4)[0]
+    assert lrec >> 29 == 1
+    reader = RecordIOReader(tmp_path)
+    assert reader.read_bytes(0) == payloads[0]
+    assert reader.read_bytes(1) == payloads[1]
+    assert reader.load(0).shape == (32, 32, 3)
+
+
+def test_reader_survives_pickling_and_reopens(tmp_path, images, jpeg):
+    write(tmp_path, [jpeg(image) for image in images[:2]], [0, 0])
+    reader = RecordIOReader(tmp_path)
+    first = reader.read_bytes(1)
+    clone = pickle.loads(pickle.dumps(reader))
+    assert clone.read_bytes(1) == first
+
+
+def offset_of(folder, record):
+    lines = (folder / "train.idx").read_text().splitlines()
+    return int(lines[record].split("\t")[1])
+
+
+def test_bad_magic_names_record(tmp_path, images, jpeg):
+    write(tmp_path, [jpeg(image) for image in images[:3]], [0, 1, 2])
+    raw = bytearray((tmp_path / "train.rec").read_bytes())
+    raw[offset_of(tmp_path, 2)] ^= 0xFF
+    (tmp_path / "train.rec").write_bytes(bytes(raw))
+    reader = RecordIOReader(tmp_path)
+    with pytest.raises(DataFormatError, match="record 2 at byte .*: bad magic"):
+        reader.read_bytes(1)
+
+
+def test_truncated_record(tmp_path, images, jpeg):
+    write(tmp_path, [jpeg(image) for image in images[:2]], [0, 0])
+    rec = tmp_path / "train.rec"
+    cut = offset_of(tmp_path, 2) + 40
+    rec.write_bytes(rec.read_bytes()[:cut])
+    (tmp_path / "train.idx").write_text(
+        "\n".join((tmp_path / "train.idx").read_text().splitlines()[:3]) + "\n"
+    )
+    reader = RecordIOReader(tmp_path)
+    with pytest.raises(DataFormatError, match="record 2 .*truncated record"):
+        reader.read_bytes(1)
+
+
+def test_idx_offset_past_end_names_line(tmp_path, images, jpeg):
+    write(tmp_path, [jpeg(image) for image in images[:2]], [0, 0])
+    idx = tmp_path / "train.idx"
+    lines = idx.read_text().splitlines()
+    lines[2] = "2\t999999"
+    idx.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=r"train\.idx:3: offset 999999 of record 2"):
+        RecordIOReader(tmp_path)
+
+
+def test_corrupt_record_header(tmp_path, images, jpeg):
+    write(tmp_path, [jpeg(images[0])], [0])
+    raw = bytearray((tmp_path / "train.rec").read_bytes())
+    struct.pack_into("<I", raw, offset_of(tmp_path, 1) + 8, 1_000_000)  # absurd label count
+    (tmp_path / "train.rec").write_bytes(bytes(raw))
+    with pytest.raises(DataFormatError, match="record 1: header says 1000000 labels"):
+        RecordIOReader(tmp_path).read_bytes(0)
+
+
+def test_undecodable_jpeg_is_a_corrupt_image(tmp_path, images, jpeg):
+    write(tmp_path, [b"\xff\xd8 not really a jpeg", jpeg(images[0])], [0, 1])
+    reader = RecordIOReader(tmp_path)
+    with pytest.raises(CorruptImageError, match="record 1"):
+        reader.load(0)
+    assert reader.load(1).shape == (32, 32, 3)
+
+
+def test_missing_files(tmp_path):
+    with pytest.raises(DataFormatError, match="train.rec: RecordIO file not found"):
+        RecordIOReader(tmp_path)
