@@ -1,0 +1,158 @@
+"""``semifer predict`` end to end and the ``Recognizer`` API, on drawn faces and tiny checkpoints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import pandas as pd
+import pytest
+from inference_helpers import draw_face, face_frames, make_stage1_checkpoint, make_stage2_checkpoint, write_video
+
+from semifer import Recognizer
+from semifer.cli import main
+from semifer.errors import CheckpointError
+from semifer.inference.labeling import COLUMNS
+from semifer.labels import ABAW_CLASSES
+
+
+def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``semifer ARGS`` in-process as the console script does; returns (status, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["semifer", *args])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    captured = capsys.readouterr()
+    return int(stop.value.code or 0), captured.out, captured.err
+
+
+def test_predict_video_end_to_end(checkpoints, face_video, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    args = ["predict", str(checkpoints["stage2"]), str(face_video), "--out", str(out), "--annotated-video", "--timeline"]
+    status, stdout, stderr = run_cli(args, monkeypatch, capsys)
+    assert status == 0, stderr
+    table = pd.read_csv(out / "face.csv")
+    assert list(table.columns) == COLUMNS
+    assert table["frame"].tolist() == list(range(40))  # every frame has exactly one row
+    assert table.loc[table["no_face"], "frame"].tolist() == [10, 11, 12]
+    assert table["interpolated"].equals(table["no_face"])
+    assert table.loc[~table["no_face"], "face_left"].notna().all()
+    probabilities = table[list(ABAW_CLASSES)].to_numpy()
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    assert (table["label_name"] == [ABAW_CLASSES[k] for k in table["label"]]).all()
+    abaw = (out / "face.abaw.txt").read_text().splitlines()
+    assert abaw[0] == "image_location," + ",".join(ABAW_CLASSES) and len(abaw) == 41
+    assert abaw[1] == f"face/00001.jpg,{table['label'][0]}"
+    with av.open(str(out / "face.annotated.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 40
+    assert (out / "face.timeline.png").stat().st_size > 10_000
+    assert "40 frames (37 with a face)" in stdout
+
+
+def test_predict_writes_parquet(checkpoints, face_video, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["predict", str(checkpoints["stage1"]), str(face_video), "--out", str(tmp_path), "--format", "parquet"]
+    assert run_cli(args, monkeypatch, capsys)[0] == 0
+    table = pd.read_parquet(tmp_path / "face.parquet")
+    assert list(table.columns) == COLUMNS and len(table) == 40
+
+
+def test_video_without_faces_is_all_flagged_with_a_message(checkpoints, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    empty = write_video(tmp_path / "empty.mp4", face_frames(20, no_face=tuple(range(20))))
+    status, _, stderr = run_cli(["predict", str(checkpoints["stage2"]), str(empty), "--out", str(tmp_path)], monkeypatch, capsys)
+    assert status == 0
+    assert "no face found in any of the 20 frames" in " ".join(stderr.split())
+    table = pd.read_csv(tmp_path / "empty.csv")
+    assert len(table) == 20 and table["no_face"].all() and table["interpolated"].all()
+
+
+def test_corrupt_frame_is_flagged_and_labeled_from_neighbours(checkpoints, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = write_video(tmp_path / "clip.avi", face_frames(12), codec="mjpeg")
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]
+    data[starts[6] : starts[6] + 600] = bytes(600)
+    path.write_bytes(bytes(data))
+    table = Recognizer.from_checkpoint(checkpoints["stage2"]).predict_video(path)
+    assert table["frame"].tolist() == list(range(12))
+    assert table.loc[table["unreadable"], "frame"].tolist() == [6]
+    assert table.loc[6, "interpolated"] and not table.loc[6, "no_face"] and table.loc[6, "label"] >= 0
+
+
+def test_all_faces_gives_each_face_its_own_track(checkpoints, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    frames = []
+    for index in range(16):
+        frame = np.full((240, 400, 3), 90, np.uint8)
+        frame[40:140, 20 + index : 120 + index] = draw_face(100)
+        frame[60:180, 250:370] = draw_face(120, smile=0.8)
+        frames.append(frame)
+    video = write_video(tmp_path / "two.mp4", frames)
+    recognizer = Recognizer.from_checkpoint(checkpoints["stage2"])
+    table = recognizer.predict_video(video, all_faces=True)
+    assert sorted(table.groupby("track_id")["frame"].count().tolist()) == [16, 16]
+    main = recognizer.predict_video(video)
+    assert len(main) == 16 and main["face_left"].min() > 200  # the larger face is the main one
+
+
+def test_predict_images_and_crops(checkpoints, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    recognizer = Recognizer.from_checkpoint(checkpoints["stage1"])
+    face, empty = face_frames(1)[0], face_frames(1, no_face=(0,))[0]
+    table = recognizer.predict_images([face, empty])
+    assert list(table.columns) == COLUMNS
+    assert table["no_face"].tolist() == [False, True] and table["label"].tolist()[1] == -1
+    crops = recognizer.predict_images([draw_face(112)] * 3, crops=True)
+    assert len(crops) == 3 and not crops["no_face"].any()
+    assert np.allclose(crops[list(ABAW_CLASSES)].to_numpy()[0], crops[list(ABAW_CLASSES)].to_numpy()[2])
+
+
+def test_bad_checkpoints_are_checkpoint_errors(checkpoints, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    seven = make_stage1_checkpoint(tmp_path / "seven", num_classes=7)
+    with pytest.raises(CheckpointError, match="7-class"):
+        Recognizer.from_checkpoint(seven)
+    other = make_stage1_checkpoint(tmp_path / "other", backbone="test_efficientnet")
+    wrong_dim = make_stage2_checkpoint(tmp_path / "wrong-dim", checkpoints["stage1"], feature_dim=7)
+    description = json.loads((wrong_dim / "model.json").read_text())
+    description["spatial_checkpoint"] = str(other)
+    description["spatial_checkpoint_digest"] = None
+    (wrong_dim / "model.json").write_text(json.dumps(description))
+    with pytest.raises(CheckpointError, match="another backbone"):
+        Recognizer.from_checkpoint(wrong_dim)
+    mismatched = shutil.copytree(other, tmp_path / "mismatched")
+    spec = json.loads((mismatched / "model.json").read_text())
+    (mismatched / "model.json").write_text(json.dumps({**spec, "backbone": "test_resnet"}))
+    with pytest.raises(CheckpointError, match="does not fit test_resnet"):
+        Recognizer.from_checkpoint(mismatched)
+
+
+def test_stage2_refuses_a_changed_student(checkpoints, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    stage1 = shutil.copytree(checkpoints["stage1"], tmp_path / "spatial")
+    stage2 = make_stage2_checkpoint(tmp_path / "temporal", stage1)
+    make_stage1_checkpoint(tmp_path / "retrained", seed=5)
+    shutil.copy(tmp_path / "retrained" / "student.safetensors", stage1 / "student.safetensors")
+    with pytest.raises(CheckpointError, match="digest mismatch"):
+        Recognizer.from_checkpoint(stage2)
+
+
+@pytest.mark.parametrize("kind", ["missing", "truncated", "text", "empty-folder", "bad-checkpoint"])
+def test_user_errors_are_one_line_and_keep_earlier_outputs(kind, checkpoints, face_video, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = out / "face.csv"
+    earlier.write_text("an earlier complete result\n")
+    target: Path = tmp_path / "face.mp4"
+    checkpoint = checkpoints["stage2"]
+    if kind == "truncated":
+        target.write_bytes(face_video.read_bytes()[:2000])
+    elif kind == "text":
+        target.write_text("not a video")
+    elif kind == "empty-folder":
+        target = tmp_path / "frames"
+        target.mkdir()
+    elif kind == "bad-checkpoint":
+        target, checkpoint = face_video, tmp_path
+    status, _, stderr = run_cli(["predict", str(checkpoint), str(target), "--out", str(out)], monkeypatch, capsys)
+    assert status == 2
+    assert stderr.startswith("error: ") and "Traceback" not in stderr
+    assert earlier.read_text() == "an earlier complete result\n"
+    assert sorted(p.name for p in out.iterdir()) == ["face.csv"]
