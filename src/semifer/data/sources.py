@@ -1,0 +1,85 @@
+"""One place that turns a source entry of a run config into a ``FaceReader``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from semifer.data.affectnet import AffectNetReader
+from semifer.data.affwild2 import AffWild2Frames
+from semifer.data.base import Box, FaceReader
+from semifer.data.expw import ExpWReader
+from semifer.data.imagefolder import ImageFolderReader
+from semifer.data.recordio import RecordIOReader
+from semifer.errors import DataFormatError
+from semifer.labels import UNLABELED
+
+
+@dataclass
+class SourceConfig:
+    """A data source of a stage-1 run (plain fields, so OmegaConf can type-check it).
+
+    ``labeled: false`` serves a labeled data set as unlabeled images (its labels become -1);
+    for ``imagefolder`` it also picks the layout (class sub-folders or any images).
+    """
+
+    format: str
+    path: str
+    split: str = "train"
+    labeled: bool = True
+
+
+_OPENERS: dict[str, Callable[[Path, SourceConfig], FaceReader]] = {
+    "affwild2": lambda path, config: AffWild2Frames(path, config.split),
+    "affectnet": lambda path, config: AffectNetReader(path, config.split),
+    "expw": lambda path, config: ExpWReader(path),
+    "ms1mv2": lambda path, config: RecordIOReader(path),
+    "imagefolder": lambda path, config: ImageFolderReader(path, config.labeled),
+}
+FORMATS = tuple(_OPENERS)
+
+
+class UnlabeledView(FaceReader):
+    """The images of another reader with every label hidden (-1)."""
+
+    def __init__(self, reader: FaceReader) -> None:
+        self.reader = reader
+        self.source = reader.source
+        self._labels = np.full(len(reader), UNLABELED, dtype=np.int64)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self._labels
+
+    def read_bytes(self, index: int) -> bytes:
+        return self.reader.read_bytes(index)
+
+    def where(self, index: int) -> str:
+        return self.reader.where(index)
+
+    def key(self, index: int) -> str:
+        return self.reader.key(index)
+
+    def box(self, index: int) -> Box | None:
+        return self.reader.box(index)
+
+
+def open_reader(config: SourceConfig) -> FaceReader:
+    """Open the reader ``config`` names; a missing path or an empty source is a DataFormatError."""
+    opener = _OPENERS.get(config.format)
+    if opener is None:
+        raise DataFormatError(
+            f"unknown data format {config.format!r} for {config.path}; known: {', '.join(FORMATS)}"
+        )
+    path = Path(config.path)
+    if not path.exists():
+        raise DataFormatError(f"{path}: {config.format} data not found")
+    reader = opener(path, config)
+    if len(reader) == 0:
+        raise DataFormatError(f"{path}: no {config.format} images in split {config.split!r}")
+    if not config.labeled and config.format != "imagefolder":
+        return UnlabeledView(reader)
+    return reader
