@@ -1,0 +1,240 @@
+"""What a data folder holds: formats, splits, images, frames and classes (``semifer inspect``).
+
+Recognises the formats in a folder or in its immediate sub-folders (the synthetic layout puts
+``aff-wild2/``, ``affectnet/``, ``expw/`` and ``ms1mv2/`` side by side) and counts from the
+indexes alone, which is fast even on real data; decoding every image to find corrupt ones is
+optional (``check_images``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from semifer.data.affectnet import LISTS, SPLIT_FILES, AffectNetReader
+from semifer.data.affwild2 import SPLIT_FOLDERS, AffWild2Frames, AffWild2Videos
+from semifer.data.base import FaceReader
+from semifer.data.expw import LABEL_FILE, ExpWReader
+from semifer.data.imagefolder import CLASS_BY_NAME, ImageFolderReader
+from semifer.data.recordio import RecordIOReader
+from semifer.errors import CorruptImageError, DataFormatError
+from semifer.labels import ABAW_CLASSES, NUM_CLASSES, UNLABELED
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceSummary:
+    """Counts of one source and split. ``None`` where a count does not apply to the format."""
+
+    format: str
+    path: str
+    split: str
+    images: int
+    class_counts: dict[str, int]
+    unlabeled: int
+    frames: int | None = None
+    videos: int | None = None
+    missing_faces: int | None = None
+    identities: int | None = None
+    corrupt: int | None = None
+    corrupt_examples: list[str] = field(default_factory=list)
+
+    @property
+    def class_shares(self) -> dict[str, float]:
+        """Share of each class among the labeled items (frames for Aff-Wild2)."""
+        total = sum(self.class_counts.values())
+        return {name: count / total if total else 0.0 for name, count in self.class_counts.items()}
+
+
+@dataclass
+class InspectReport:
+    """Everything ``semifer inspect`` shows, as plain data."""
+
+    path: str
+    sources: list[SourceSummary]
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "sources": [
+                {**asdict(source), "class_shares": source.class_shares} for source in self.sources
+            ],
+        }
+
+
+def detect_formats(folder: Path) -> list[tuple[str, Path]]:
+    """Formats held by ``folder`` itself, else by its immediate sub-folders, as (format, path)."""
+    found = _formats_here(folder)
+    if not found:
+        for child in sorted(path for path in folder.iterdir() if path.is_dir()):
+            found.extend(_formats_here(child))
+    return found
+
+
+def _formats_here(folder: Path) -> list[tuple[str, Path]]:
+    checks = {
+        "affwild2": (folder / "annotations").is_dir() and (folder / "cropped_aligned").is_dir(),
+        "affectnet": (folder / LISTS).is_dir(),
+        "expw": (folder / LABEL_FILE).is_file(),
+        "ms1mv2": (folder / "train.rec").is_file() and (folder / "train.idx").is_file(),
+        "imagefolder": any(
+            path.is_dir() and path.name.lower() in CLASS_BY_NAME for path in folder.iterdir()
+        ),
+    }
+    return [(name, folder) for name, present in checks.items() if present]
+
+
+def inspect_folder(path: Path | str, check_images: bool = False) -> InspectReport:
+    """Summarise every source and split under ``path``.
+
+    Raises ``DataFormatError`` when ``path`` is missing or holds no known format, and for any
+    structural error in a source (bad header, label, box, magic, offset).
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise DataFormatError(f"{path}: no such folder")
+    formats = detect_formats(path)
+    if not formats:
+        raise DataFormatError(
+            f"{path}: no known data format here or in its sub-folders "
+            "(looked for Aff-Wild2, AffectNet, ExpW, MS1MV2 RecordIO, ABAW class folders)"
+        )
+    sources: list[SourceSummary] = []
+    for name, folder in formats:
+        sources.extend(_SUMMARISERS[name](folder, check_images))
+    return InspectReport(path=str(path), sources=sources)
+
+
+def _class_counts(labels: np.ndarray) -> dict[str, int]:
+    counts = np.bincount(labels[labels != UNLABELED], minlength=NUM_CLASSES)
+    return {name: int(count) for name, count in zip(ABAW_CLASSES, counts, strict=True)}
+
+
+def _count_corrupt(reader: FaceReader, summary: SourceSummary) -> None:
+    """Decode every image; count (and name a few of) the undecodable ones."""
+    summary.corrupt = 0
+    for index in range(len(reader)):
+        try:
+            reader.load(index)
+        except CorruptImageError as error:
+            summary.corrupt += 1
+            if len(summary.corrupt_examples) < 5:
+                summary.corrupt_examples.append(error.where)
+    if summary.corrupt:
+        logger.warning("%s: %d undecodable images", summary.path, summary.corrupt)
+
+
+def _summarise_reader(
+    name: str, folder: Path, split: str, reader: FaceReader, check_images: bool
+) -> SourceSummary:
+    summary = SourceSummary(
+        format=name,
+        path=str(folder),
+        split=split,
+        images=len(reader),
+        class_counts=_class_counts(reader.labels),
+        unlabeled=int((reader.labels == UNLABELED).sum()),
+    )
+    if check_images:
+        _count_corrupt(reader, summary)
+    return summary
+
+
+def _affwild2(folder: Path, check_images: bool) -> list[SourceSummary]:
+    summaries = []
+    for split, split_name in SPLIT_FOLDERS.items():
+        if not (folder / "annotations" / split_name).is_dir():
+            continue
+        videos = AffWild2Videos(folder, split)
+        per_video = [videos.frames(video) for video in videos.names]
+        labels = np.concatenate([labels for labels, _ in per_video]) if per_video else np.empty(0, np.int64)
+        images = sum(len(numbers) for _, numbers in per_video)
+        summary = SourceSummary(
+            format="affwild2",
+            path=str(folder),
+            split=split,
+            images=images,
+            class_counts=_class_counts(labels),
+            unlabeled=int((labels == UNLABELED).sum()),
+            frames=len(labels),
+            videos=len(videos),
+            missing_faces=len(labels) - images,
+        )
+        if check_images:
+            _count_corrupt(AffWild2Frames(folder, split), summary)
+        summaries.append(summary)
+    return summaries
+
+
+def _affectnet(folder: Path, check_images: bool) -> list[SourceSummary]:
+    splits = [split for split in ("train", "validation") if (folder / LISTS / SPLIT_FILES[split]).is_file()]
+    return [
+        _summarise_reader("affectnet", folder, split, AffectNetReader(folder, split), check_images)
+        for split in splits
+    ]
+
+
+def _expw(folder: Path, check_images: bool) -> list[SourceSummary]:
+    return [_summarise_reader("expw", folder, "all", ExpWReader(folder), check_images)]
+
+
+def _ms1mv2(folder: Path, check_images: bool) -> list[SourceSummary]:
+    summary = _summarise_reader("ms1mv2", folder, "all", RecordIOReader(folder), check_images)
+    property_file = folder / "property"
+    if property_file.is_file():
+        summary.identities = int(property_file.read_text().split(",")[0])
+    return [summary]
+
+
+def _imagefolder(folder: Path, check_images: bool) -> list[SourceSummary]:
+    reader = ImageFolderReader(folder, labeled=True)
+    return [_summarise_reader("imagefolder", folder, "all", reader, check_images)]
+
+
+_SUMMARISERS = {
+    "affwild2": _affwild2,
+    "affectnet": _affectnet,
+    "expw": _expw,
+    "ms1mv2": _ms1mv2,
+    "imagefolder": _imagefolder,
+}
+
+
+def _cell(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def render_report(report: InspectReport, console: Console) -> None:
+    """Print the sources table and the per-class table."""
+    sources = Table(title=f"Data in {report.path}")
+    for column in ("source", "split", "path", "videos", "frames", "images", "-1", "no face",
+                   "identities", "corrupt"):
+        sources.add_column(column, justify="left" if column in ("source", "split", "path") else "right")
+    for source in report.sources:
+        corrupt = "not checked" if source.corrupt is None else f"{source.corrupt:,}"
+        sources.add_row(
+            source.format, source.split, source.path, _cell(source.videos), _cell(source.frames),
+            _cell(source.images), _cell(source.unlabeled), _cell(source.missing_faces),
+            _cell(source.identities), corrupt,
+        )
+    console.print(sources)
+    classes = Table(title="Labeled items per ABAW class (frames for Aff-Wild2)")
+    classes.add_column("class")
+    for source in report.sources:
+        classes.add_column(f"{source.format} {source.split}", justify="right")
+    for name in ABAW_CLASSES:
+        cells = [
+            f"{source.class_counts[name]:,} ({100 * source.class_shares[name]:.1f}%)"
+            for source in report.sources
+        ]
+        classes.add_row(name, *cells)
+    console.print(classes)
+    for source in report.sources:
+        for where in source.corrupt_examples:
+            console.print(f"[yellow]corrupt:[/] {where}", highlight=False)

@@ -1,0 +1,91 @@
+"""semifer inspect on a folder of sources written by the format writers."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from semifer.cli import main
+from semifer.cli.app import app
+from semifer.data.affectnet import AffectNetWriter
+from semifer.data.affwild2 import AffWild2Writer
+from semifer.data.base import Box
+from semifer.data.expw import ExpWWriter
+from semifer.data.inspect import detect_formats, inspect_folder
+from semifer.data.recordio import RecordIOWriter
+from semifer.errors import DataFormatError
+
+
+@pytest.fixture
+def data_root(tmp_path, make_image, jpeg):
+    """The synthetic layout: four sources side by side, one ExpW image corrupt."""
+    frame = jpeg(make_image(0))
+    writer = AffWild2Writer(tmp_path / "aff-wild2")
+    writer.write_video("train", "a_left", [0, 0, -1, 4], [frame, None, frame, frame])
+    writer.write_video("train", "a_right", [7, 7, 7], [frame, frame, frame],
+                       extra_annotation_line=True)
+    writer.write_video("validation", "b", [5, 6], [frame, frame])
+    with AffectNetWriter(tmp_path / "affectnet") as affectnet:
+        for code in (0, 1, 1, 8):
+            affectnet.add("train", f"1/{code}_{id(code)}.jpg", frame, Box(0, 0, 32, 32), code)
+    with ExpWWriter(tmp_path / "expw") as expw:
+        expw.add_image("good.jpg", frame, [(0, Box(0, 0, 16, 16), 1.0, 3),
+                                           (1, Box(16, 16, 32, 32), 1.0, 0)])
+        expw.add_image("bad.jpg", b"not a jpeg", [(0, Box(0, 0, 8, 8), 1.0, 6)])
+    with RecordIOWriter(tmp_path / "ms1mv2") as recordio:
+        for identity in (0, 0, 1):
+            recordio.add(frame, identity)
+    return tmp_path
+
+
+def test_detects_sources_in_sub_folders(data_root):
+    assert [name for name, _ in detect_formats(data_root)] == ["affwild2", "affectnet", "expw", "ms1mv2"]
+    assert detect_formats(data_root / "expw") == [("expw", data_root / "expw")]
+
+
+def test_counts(data_root):
+    report = inspect_folder(data_root, check_images=True)
+    by_key = {(source.format, source.split): source for source in report.sources}
+    train = by_key["affwild2", "train"]
+    assert (train.videos, train.frames, train.images) == (2, 7, 6)
+    assert (train.unlabeled, train.missing_faces, train.corrupt) == (1, 1, 0)
+    assert train.class_counts["Neutral"] == 2 and train.class_counts["Other"] == 3
+    assert train.class_shares["Other"] == pytest.approx(0.5)
+    assert by_key["affwild2", "validation"].frames == 2
+    affectnet = by_key["affectnet", "train"]
+    assert (affectnet.images, affectnet.unlabeled, affectnet.class_counts["Happiness"]) == (4, 1, 2)
+    expw = by_key["expw", "all"]
+    assert (expw.images, expw.corrupt) == (3, 1)
+    assert "bad.jpg" in expw.corrupt_examples[0]
+    ms1mv2 = by_key["ms1mv2", "all"]
+    assert (ms1mv2.images, ms1mv2.unlabeled, ms1mv2.identities) == (3, 3, 2)
+
+
+def test_corrupt_is_unknown_without_check(data_root):
+    report = inspect_folder(data_root / "expw")
+    assert report.sources[0].corrupt is None
+
+
+def test_cli_table_and_json(data_root):
+    runner = CliRunner()
+    table = runner.invoke(app, ["inspect", str(data_root)], terminal_width=200)
+    assert table.exit_code == 0, table.output
+    assert "affwild2" in table.output and "Happiness" in table.output
+    result = runner.invoke(app, ["inspect", str(data_root / "aff-wild2"), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert [source["split"] for source in payload["sources"]] == ["train", "validation"]
+    assert payload["sources"][0]["missing_faces"] == 1
+
+
+def test_unknown_folder_is_one_red_line(tmp_path, monkeypatch, capsys):
+    with pytest.raises(DataFormatError, match="no known data format"):
+        inspect_folder(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["semifer", "inspect", str(tmp_path / "missing")])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    assert "missing: no such folder" in " ".join(capsys.readouterr().err.split())
