@@ -153,7 +153,7 @@ def _affwild2(folder: Path, check_images: bool) -> list[SourceSummary]:
             continue
         videos = AffWild2Videos(folder, split)
         per_video = [videos.frames(video) for video in videos.names]
-        labels = np.concatenate([labels for labels, _ in per_video]) if per_video else np.empty(0, np.int64)
+        labels = np.concatenate([labels for labels, _ in per_video] or [np.empty(0, np.int64)])
         images = sum(len(numbers) for _, numbers in per_video)
         summary = SourceSummary(
             format="affwild2",
@@ -173,7 +173,8 @@ def _affwild2(folder: Path, check_images: bool) -> list[SourceSummary]:
 
 
 def _affectnet(folder: Path, check_images: bool) -> list[SourceSummary]:
-    splits = [split for split in ("train", "validation") if (folder / LISTS / SPLIT_FILES[split]).is_file()]
+    lists = folder / LISTS
+    splits = [split for split in ("train", "validation") if (lists / SPLIT_FILES[split]).is_file()]
     return [
         _summarise_reader("affectnet", folder, split, AffectNetReader(folder, split), check_images)
         for split in splits
@@ -211,30 +212,38 @@ def _cell(value: int | None) -> str:
 
 
 def render_report(report: InspectReport, console: Console) -> None:
-    """Print the sources table and the per-class table."""
-    sources = Table(title=f"Data in {report.path}")
-    for column in ("source", "split", "path", "videos", "frames", "images", "-1", "no face",
-                   "identities", "corrupt"):
-        sources.add_column(column, justify="left" if column in ("source", "split", "path") else "right")
+    """Print one table with a column per source and split: counts, then the class counts.
+
+    Sources are columns (not rows) so that the table stays readable in an 80-column terminal.
+    """
+    table = Table(
+        title=f"Data in {report.path}", caption="corrupt: ? = not checked (--check-images)"
+    )
+    table.add_column("")
     for source in report.sources:
-        corrupt = "not checked" if source.corrupt is None else f"{source.corrupt:,}"
-        sources.add_row(
-            source.format, source.split, source.path, _cell(source.videos), _cell(source.frames),
-            _cell(source.images), _cell(source.unlabeled), _cell(source.missing_faces),
-            _cell(source.identities), corrupt,
-        )
-    console.print(sources)
-    classes = Table(title="Labeled items per ABAW class (frames for Aff-Wild2)")
-    classes.add_column("class")
-    for source in report.sources:
-        classes.add_column(f"{source.format} {source.split}", justify="right")
+        table.add_column(f"{source.format}\n{source.split}", justify="right")
+    root = Path(report.path)
+    folders = [Path(source.path) for source in report.sources]
+    table.add_row("folder", *(str(folder.relative_to(root)) for folder in folders))
+    rows = [("videos", "videos"), ("frames", "frames"), ("images", "images"),
+            ("-1 (unlabeled)", "unlabeled"), ("no face image", "missing_faces"),
+            ("identities", "identities")]
+    for title, attribute in rows:
+        table.add_row(title, *(_cell(getattr(source, attribute)) for source in report.sources))
+    table.add_row(
+        "corrupt",
+        *("?" if source.corrupt is None else f"{source.corrupt:,}" for source in report.sources),
+        end_section=True,
+    )
     for name in ABAW_CLASSES:
-        cells = [
-            f"{source.class_counts[name]:,} ({100 * source.class_shares[name]:.1f}%)"
-            for source in report.sources
-        ]
-        classes.add_row(name, *cells)
-    console.print(classes)
+        table.add_row(
+            name,
+            *(
+                f"{source.class_counts[name]:,} {100 * source.class_shares[name]:.0f}%"
+                for source in report.sources
+            ),
+        )
+    console.print(table)
     for source in report.sources:
         for where in source.corrupt_examples:
             console.print(f"[yellow]corrupt:[/] {where}", highlight=False)
