@@ -1,0 +1,1 @@
+"""Stage 2: frozen-student feature cache, temporal encoder training, evaluation and ablation."""

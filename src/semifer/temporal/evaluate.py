@@ -1,0 +1,146 @@
+"""Per-video predictions from a feature cache, and macro F1 over all annotated frames together.
+
+Two predictors share one path: the stage-1 student alone (its own classifier head, whose
+logits the cache stores per frame) and the temporal encoder (``video_logits`` over the cached
+features). Frames without a face image get probabilities interpolated from their neighbours
+(``fill_missing``), then an optional smoothing of the labels, then ABAW macro F1.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from semifer.checkpoint import file_digest
+from semifer.errors import CheckpointError, DataFormatError
+from semifer.labels import UNLABELED
+from semifer.metrics import F1Report
+from semifer.models.temporal import WEIGHTS_FILE, load_temporal_model
+from semifer.smoothing import fill_missing, smooth
+from semifer.temporal.features import FeatureCache
+from semifer.temporal.inference import video_logits
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Evaluation:
+    """Macro F1 of raw and smoothed labels over the same frames."""
+
+    raw: F1Report
+    smoothed: F1Report
+    smoothing: str
+    window: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"raw": self.raw.as_dict(), "smoothed": self.smoothed.as_dict(), "smoothing": self.smoothing, "window": self.window}
+
+
+def cache_probabilities(
+    cache: FeatureCache,
+    model: nn.Module | None = None,
+    clip_length: int = 64,
+    stride: int = 32,
+    batch_size: int = 32,
+) -> dict[str, np.ndarray]:
+    """Class probabilities ``(frames, classes)`` of every cached video, missing faces filled in.
+
+    ``model=None`` scores the stage-1 student per frame from its cached logits.
+    """
+    probabilities: dict[str, np.ndarray] = {}
+    for name in cache.names:
+        video = cache.load(name)
+        if model is None:
+            logits = video.logits.float()
+        else:
+            logits = video_logits(model, video.features, video.mask, clip_length, stride, batch_size)
+        if not video.mask.any():
+            logger.warning("%s: no frame has a face image; its labels are a uniform guess", cache.path(name))
+        probabilities[name] = fill_missing(torch.softmax(logits, dim=-1).numpy(), video.mask.numpy())
+    return probabilities
+
+
+def cache_targets(cache: FeatureCache) -> dict[str, np.ndarray]:
+    """Ground-truth labels of every cached video (-1 = not annotated)."""
+    return {name: cache.frame_labels(name)[0] for name in cache.names}
+
+
+def evaluate_labels(
+    predictions: dict[str, np.ndarray],
+    targets: dict[str, np.ndarray],
+    smoothing: str = "window",
+    window: int = 30,
+    source: str = "predictions",
+) -> Evaluation:
+    """ABAW macro F1 of ``predictions`` against ``targets``, per video aligned, raw and smoothed.
+
+    Every video of ``targets`` must be predicted, with one label per frame; ``source`` names
+    the predictions in the error messages.
+    """
+    missing = sorted(set(targets) - set(predictions))
+    if missing:
+        raise DataFormatError(f"{source}: no predictions for {len(missing)} video(s), e.g. {', '.join(missing[:3])}")
+    if not targets:
+        raise DataFormatError(f"{source}: nothing to evaluate, no annotated video")
+    raw, smoothed, truth = [], [], []
+    for name, labels in targets.items():
+        predicted = np.asarray(predictions[name])
+        if predicted.shape != labels.shape:
+            raise DataFormatError(f"{source}: video {name} has {predicted.size} predicted frames but {labels.size} annotated")
+        raw.append(predicted)
+        smoothed.append(smooth(predicted, smoothing, window))
+        truth.append(labels)
+    targets_all = np.concatenate(truth)
+    if not (targets_all != UNLABELED).any():
+        raise DataFormatError(f"{source}: no annotated frame (all labels are -1)")
+    return Evaluation(
+        raw=F1Report.from_labels(targets_all, np.concatenate(raw)),
+        smoothed=F1Report.from_labels(targets_all, np.concatenate(smoothed)),
+        smoothing=smoothing,
+        window=window,
+    )
+
+
+def evaluate_cache(
+    cache: FeatureCache,
+    model: nn.Module | None = None,
+    clip_length: int = 64,
+    stride: int = 32,
+    smoothing: str = "window",
+    window: int = 30,
+) -> Evaluation:
+    """Predict every cached video of a split and score it against the cached labels."""
+    probabilities = cache_probabilities(cache, model, clip_length, stride)
+    predictions = {name: values.argmax(axis=1) for name, values in probabilities.items()}
+    return evaluate_labels(predictions, cache_targets(cache), smoothing, window, source=str(cache.folder / cache.split))
+
+
+def open_predictor(checkpoint: Path, features: Path, split: str) -> tuple[FeatureCache, nn.Module | None, dict[str, Any]]:
+    """The cache split and the model that predicts it, checked to belong together.
+
+    ``checkpoint`` is a stage-2 folder (``model.json`` + ``temporal.safetensors``): its
+    recorded stage-1 digest must be the cache's. A stage-1 folder (``student.safetensors``)
+    predicts per frame from the cached logits, and must be the checkpoint that wrote the cache.
+    """
+    checkpoint = Path(checkpoint)
+    if (checkpoint / WEIGHTS_FILE).is_file():
+        model, description = load_temporal_model(checkpoint)
+        cache = FeatureCache(features, split, expected_digest=description.get("spatial_checkpoint_digest"))
+        return cache, model, description
+    student = checkpoint / "student.safetensors"
+    if student.is_file():
+        return FeatureCache(features, split, expected_digest=file_digest(student)), None, {}
+    raise CheckpointError(f"{checkpoint}: neither a temporal ({WEIGHTS_FILE}) nor a stage-1 (student.safetensors) checkpoint")
+
+
+def predict_split(checkpoint: Path, features: Path, split: str, smoothing: str = "window", window: int = 30) -> dict[str, np.ndarray]:
+    """Smoothed labels of every cached video of ``split``, ready for ``write_submission``."""
+    cache, model, description = open_predictor(checkpoint, features, split)
+    probabilities = cache_probabilities(cache, model, description.get("clip_length", 64), description.get("stride", 32))
+    return {name: smooth(values.argmax(axis=1), smoothing, window) for name, values in probabilities.items()}
