@@ -7,7 +7,7 @@ import pytest
 
 from semifer.data.affectnet import AffectNetReader, AffectNetWriter
 from semifer.data.base import Box
-from semifer.errors import DataFormatError
+from semifer.errors import CorruptImageError, DataFormatError
 
 
 @pytest.fixture
@@ -76,3 +76,10 @@ def test_missing_list_and_unknown_split(tmp_path):
         AffectNetReader(tmp_path)
     with pytest.raises(DataFormatError, match="unknown AffectNet split"):
         AffectNetReader(tmp_path, "test")
+
+
+def test_missing_image_file_is_a_corrupt_image(affectnet):
+    root, _, _ = affectnet
+    (root / "Manually_Annotated_Images" / "0" / "img2.jpg").unlink()
+    with pytest.raises(CorruptImageError, match="img2.jpg: unreadable file"):
+        AffectNetReader(root).load(2)

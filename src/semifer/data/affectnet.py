@@ -8,6 +8,7 @@ Each CSV row names an image under ``Manually_Annotated_Images/``, its face box
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
@@ -15,7 +16,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from semifer.data.base import Box, FaceReader
+from semifer.data.base import Box, FaceReader, read_file
 from semifer.errors import DataFormatError
 from semifer.labels import AFFECTNET_CODES, affectnet_to_abaw
 
@@ -94,6 +95,8 @@ class AffectNetReader(FaceReader):
         mapping = np.array([affectnet_to_abaw(code) for code in range(AFFECTNET_CODES)])
         self._labels = mapping[codes].astype(np.int64)
         self.expression_codes = codes
+        self._where_prefix = str(self.csv_path)
+        self._image_prefix = f"{self.root / IMAGES}{os.sep}"
 
     def _integers(self, column: pd.Series, name: str) -> np.ndarray:
         """Parse one column as integers (AffectNet writes boxes as whole pixels)."""
@@ -114,14 +117,14 @@ class AffectNetReader(FaceReader):
         return str(self._paths[index])
 
     def where(self, index: int) -> str:
-        return f"{self.csv_path}:{self._lines[index]} ({self._paths[index]})"
+        return f"{self._where_prefix}:{self._lines[index]} ({self._paths[index]})"
 
     def box(self, index: int) -> Box:
         left, top, right, bottom = (int(value) for value in self._boxes[index])
         return Box(left=left, top=top, right=right, bottom=bottom)
 
     def read_bytes(self, index: int) -> bytes:
-        return (self.root / IMAGES / str(self._paths[index])).read_bytes()
+        return read_file(self._image_prefix + self._paths[index])
 
 
 class AffectNetWriter:

@@ -15,7 +15,9 @@ import numpy as np
 
 from semifer.errors import CorruptImageError, DataFormatError
 
-__all__ = ["Box", "CorruptImageError", "DataFormatError", "FaceReader", "crop", "decode_image"]
+__all__ = [
+    "Box", "CorruptImageError", "DataFormatError", "FaceReader", "crop", "decode_image", "read_file"
+]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,19 @@ def decode_image(data: bytes, where: str) -> np.ndarray:
     if image is None:
         raise CorruptImageError(where)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_file(path: str) -> bytes:
+    """Read an image file; a missing or unreadable one is a ``CorruptImageError`` (skipped, counted).
+
+    Takes a plain string: readers build paths by string concatenation because ``Path`` joins
+    per item cost about 10% of decoding a 112x112 JPEG.
+    """
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise CorruptImageError(path, f"unreadable file ({error.strerror})") from None
 
 
 def crop(image: np.ndarray, box: Box | None, where: str) -> np.ndarray:

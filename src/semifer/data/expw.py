@@ -6,6 +6,7 @@ hold several faces, each its own item, cropped ``img[top:bottom, left:right]``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -13,7 +14,7 @@ from typing import TextIO
 
 import numpy as np
 
-from semifer.data.base import Box, FaceReader
+from semifer.data.base import Box, FaceReader, read_file
 from semifer.errors import DataFormatError
 from semifer.labels import EXPW_CODES, expw_to_abaw
 
@@ -55,6 +56,8 @@ class ExpWReader(FaceReader):
         self.expression_codes = np.array(codes, dtype=np.int64)
         mapping = np.array([expw_to_abaw(code) for code in range(EXPW_CODES)], dtype=np.int64)
         self._labels = mapping[self.expression_codes]
+        self._where_prefix = str(self.label_path)
+        self._image_prefix = f"{self.root / IMAGE_FOLDER}{os.sep}"
 
     def _parse(self, fields: list[str], number: int) -> tuple[str, int, int, int, int, int, int]:
         """Check one line; returns name, face id, top, left, right, bottom and the ExpW code."""
@@ -79,14 +82,14 @@ class ExpWReader(FaceReader):
         return f"{self._names[index]}#{int(self._face_ids[index])}"
 
     def where(self, index: int) -> str:
-        return f"{self.label_path}:{int(self._lines[index])} ({self._names[index]})"
+        return f"{self._where_prefix}:{int(self._lines[index])} ({self._names[index]})"
 
     def box(self, index: int) -> Box:
         left, top, right, bottom = (int(value) for value in self._boxes[index])
         return Box(left=left, top=top, right=right, bottom=bottom)
 
     def read_bytes(self, index: int) -> bytes:
-        return (self.root / IMAGE_FOLDER / str(self._names[index])).read_bytes()
+        return read_file(self._image_prefix + self._names[index])
 
 
 class ExpWWriter:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from semifer.data.base import FaceReader
+from semifer.data.base import FaceReader, read_file
 from semifer.errors import DataFormatError
 from semifer.labels import ABAW_CLASSES, UNLABELED
 
@@ -60,6 +60,7 @@ class ImageFolderReader(FaceReader):
             labels = [UNLABELED] * len(paths)
         self._paths = np.array(paths, dtype=object)
         self._labels = np.array(labels, dtype=np.int64)
+        self._prefix = f"{self.root}{os.sep}"
 
     @property
     def labels(self) -> np.ndarray:
@@ -69,7 +70,7 @@ class ImageFolderReader(FaceReader):
         return str(self._paths[index])
 
     def where(self, index: int) -> str:
-        return str(self.root / str(self._paths[index]))
+        return self._prefix + self._paths[index]
 
     def read_bytes(self, index: int) -> bytes:
-        return (self.root / str(self._paths[index])).read_bytes()
+        return read_file(self.where(index))
