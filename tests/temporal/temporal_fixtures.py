@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from semifer.labels import NUM_CLASSES
@@ -32,11 +31,3 @@ def write_fake_cache(
         }
         logits = torch.from_numpy(features[:, :NUM_CLASSES]).float()
         write_video(video_path(folder, split, name), torch.from_numpy(features), torch.from_numpy(mask), torch.from_numpy(labels), logits, metadata)
-
-
-@pytest.fixture
-def fake_cache(tmp_path: Path) -> Path:
-    folder = tmp_path / "cache"
-    write_fake_cache(folder, {"v1": 150, "v2": 90, "v3": 40}, split="train", seed=0)
-    write_fake_cache(folder, {"w1": 120, "w2": 30}, split="validation", seed=0)
-    return folder
