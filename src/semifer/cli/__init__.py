@@ -14,6 +14,7 @@ from semifer.cli import data_commands  # noqa: F401,E402
 from semifer.cli import spatial_commands  # noqa: F401,E402
 from semifer.cli import predict_commands  # noqa: F401,E402
 from semifer.cli import synth_commands  # noqa: F401,E402
+from semifer.cli import temporal_commands  # noqa: F401,E402
 
 
 def main() -> None:

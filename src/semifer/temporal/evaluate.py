@@ -144,3 +144,29 @@ def predict_split(checkpoint: Path, features: Path, split: str, smoothing: str =
     cache, model, description = open_predictor(checkpoint, features, split)
     probabilities = cache_probabilities(cache, model, description.get("clip_length", 64), description.get("stride", 32))
     return {name: smooth(values.argmax(axis=1), smoothing, window) for name, values in probabilities.items()}
+
+
+def annotation_targets(folder: Path, predictions: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Labels of every annotation file in ``folder``, aligned to the predicted frame counts.
+
+    An annotation one line longer than the predictions (the known ABAW quirk) loses its last
+    line; any other length difference is an error naming the file and both counts.
+    """
+    from semifer.data.affwild2 import read_expr_annotation
+
+    folder = Path(folder)
+    files = sorted(folder.glob("*.txt"))
+    if not files:
+        raise DataFormatError(f"{folder}: no annotation (.txt) files")
+    targets: dict[str, np.ndarray] = {}
+    for path in files:
+        labels = read_expr_annotation(path)
+        if labels.size == 0:
+            raise DataFormatError(f"{path}: empty video, the annotation lists no frame")
+        predicted = predictions.get(path.stem)
+        if predicted is not None and labels.size == predicted.size + 1:
+            labels = labels[:-1]
+        elif predicted is not None and labels.size != predicted.size:
+            raise DataFormatError(f"{path}: video {path.stem} has {labels.size} annotated frames but {predicted.size} predicted")
+        targets[path.stem] = labels
+    return targets
