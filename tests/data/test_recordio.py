@@ -128,3 +128,16 @@ def test_undecodable_jpeg_is_a_corrupt_image(tmp_path, images, jpeg):
 def test_missing_files(tmp_path):
     with pytest.raises(DataFormatError, match="train.rec: RecordIO file not found"):
         RecordIOReader(tmp_path)
+
+
+def test_index_in_any_order_and_with_gaps(tmp_path, images, jpeg):
+    write(tmp_path, [jpeg(image) for image in images[:3]], [0, 1, 1])
+    idx = tmp_path / "train.idx"
+    lines = idx.read_text().splitlines()
+    idx.write_text("\n".join(reversed(lines)) + "\n")
+    assert RecordIOReader(tmp_path).read_bytes(2) == jpeg(images[2])
+    idx.write_text("\n".join(lines[:-1]) + "\n")  # the last identity record is not indexed
+    reader = RecordIOReader(tmp_path)
+    assert reader.read_bytes(0) == jpeg(images[0])
+    with pytest.raises(DataFormatError, match="no record 5 in the index"):
+        reader.identities

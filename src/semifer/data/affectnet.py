@@ -120,7 +120,7 @@ class AffectNetReader(FaceReader):
         return f"{self._where_prefix}:{self._lines[index]} ({self._paths[index]})"
 
     def box(self, index: int) -> Box:
-        left, top, right, bottom = (int(value) for value in self._boxes[index])
+        left, top, right, bottom = self._boxes[index].tolist()
         return Box(left=left, top=top, right=right, bottom=bottom)
 
     def read_bytes(self, index: int) -> bytes:

@@ -85,7 +85,7 @@ class ExpWReader(FaceReader):
         return f"{self._where_prefix}:{int(self._lines[index])} ({self._names[index]})"
 
     def box(self, index: int) -> Box:
-        left, top, right, bottom = (int(value) for value in self._boxes[index])
+        left, top, right, bottom = self._boxes[index].tolist()
         return Box(left=left, top=top, right=right, bottom=bottom)
 
     def read_bytes(self, index: int) -> bytes:

@@ -38,6 +38,13 @@ def _padded(length: int) -> int:
     return (length + 3) & ~3
 
 
+def _extend(descriptor: int, buffer: bytes, offset: int, needed: int) -> bytes:
+    """``buffer`` (read at ``offset``) grown to ``needed`` bytes, or to the end of the file."""
+    if len(buffer) >= needed:
+        return buffer
+    return buffer + os.pread(descriptor, needed - len(buffer), offset + len(buffer))
+
+
 def read_index(path: Path, data_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Parse ``train.idx`` (``key<TAB>offset`` lines) into sorted keys and their offsets.
 
@@ -76,10 +83,18 @@ class RecordIOReader(FaceReader):
         for path in (self.rec_path, self.idx_path):
             if not path.is_file():
                 raise DataFormatError(f"{path}: RecordIO file not found")
+        self._rec_name = str(self.rec_path)
         self._handle: BinaryIO | None = None
         self._pid = -1
         self._size = self.rec_path.stat().st_size
         self._keys, self._offsets = read_index(self.idx_path, self._size)
+        # Bytes from each record to the next one in the file: one read fetches a whole record,
+        # continuation parts included (records may be stored in any order in the file).
+        file_order = np.argsort(self._offsets, kind="stable")
+        ends = np.append(self._offsets[file_order][1:], self._size)
+        self._spans = np.empty_like(self._offsets)
+        self._spans[file_order] = ends - self._offsets[file_order]
+        self._dense_keys = bool(np.array_equal(self._keys, np.arange(len(self._keys))))
         header_flag, header_label, header_values, _ = self.read_record(0)
         if header_flag < 2:
             raise DataFormatError(f"{self.rec_path}: record 0 is not a header record")
@@ -124,10 +139,15 @@ class RecordIOReader(FaceReader):
 
     def read_record(self, record: int) -> tuple[int, float, np.ndarray, bytes]:
         """Header flag, header label, float32 labels and image bytes of record id ``record``."""
-        position = np.searchsorted(self._keys, record)
-        if position >= len(self._keys) or self._keys[position] != record:
+        if self._dense_keys:
+            position = record
+        else:
+            position = int(np.searchsorted(self._keys, record))
+        if not 0 <= position < len(self._keys) or self._keys[position] != record:
             raise DataFormatError(f"{self.idx_path}: no record {record} in the index")
-        payload = self._read_payload(int(self._offsets[position]), record)
+        payload = self._read_payload(
+            int(self._offsets[position]), int(self._spans[position]), record
+        )
         where = f"{self.rec_path} record {record}"
         if len(payload) < HEADER.size:
             raise DataFormatError(f"{where}: {len(payload)}-byte payload is shorter than its header")
@@ -140,33 +160,42 @@ class RecordIOReader(FaceReader):
 
     def _file(self) -> BinaryIO:
         if self._handle is None or self._pid != os.getpid():
-            self._handle = self.rec_path.open("rb")
+            self._handle = self.rec_path.open("rb", buffering=0)
             self._pid = os.getpid()
         return self._handle
 
-    def _read_payload(self, offset: int, record: int) -> bytes:
-        """Read one logical record at ``offset``, rejoining continuation parts."""
-        handle = self._file()
-        handle.seek(offset)
+    def _read_payload(self, offset: int, span: int, record: int) -> bytes:
+        """Read one logical record at ``offset`` with one ``pread``, rejoining continuation parts.
+
+        ``span`` (bytes up to the next record) is only a first guess: a short read is extended,
+        so a wrong ``.idx`` shows up as a framing error, not as wrong bytes.
+        """
+        descriptor = self._file().fileno()
+        buffer = os.pread(descriptor, max(span, 8), offset)
+        position = 0
         parts: list[bytes] = []
         while True:
-            where = f"{self.rec_path} record {record} at byte {handle.tell()}"
-            head = handle.read(8)
-            if len(head) < 8:
+            buffer = _extend(descriptor, buffer, offset, position + 8)
+            where = f"{self._rec_name} record {record} at byte {offset + position}"
+            if len(buffer) < position + 8:
                 raise DataFormatError(f"{where}: truncated record header")
-            magic, lrec = struct.unpack("<II", head)
+            magic, lrec = struct.unpack_from("<II", buffer, position)
             if magic != MAGIC:
                 raise DataFormatError(f"{where}: bad magic 0x{magic:08X} (expected 0x{MAGIC:08X})")
             cflag, length = lrec >> 29, lrec & LENGTH_MASK
-            data = handle.read(_padded(length))
-            if len(data) < length:
-                raise DataFormatError(f"{where}: truncated record ({len(data)} of {length} bytes)")
+            end = position + 8 + length
+            buffer = _extend(descriptor, buffer, offset, end)
+            if len(buffer) < end:
+                raise DataFormatError(
+                    f"{where}: truncated record ({len(buffer) - position - 8} of {length} bytes)"
+                )
             expected = (FULL, START) if not parts else (MIDDLE, END)
             if cflag not in expected:
                 raise DataFormatError(f"{where}: continuation flag {cflag} out of sequence")
-            parts.append(data[:length])
+            parts.append(buffer[position + 8 : end])
             if cflag in (FULL, END):
-                return MAGIC_BYTES.join(parts)
+                return parts[0] if len(parts) == 1 else MAGIC_BYTES.join(parts)
+            position += 8 + _padded(length)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
