@@ -63,7 +63,8 @@ def write_sources(root: Path, count: int, size: int, seed: int = 0) -> dict[str,
         for index, data in enumerate(images):
             affectnet.add("train", f"{index % 10}/{index:06d}.jpg", data, box, index % 7)
     files["affectnet"] = [
-        root / "affectnet" / "Manually_Annotated_Images" / f"{i % 10}/{i:06d}.jpg" for i in range(count)
+        root / "affectnet" / "Manually_Annotated_Images" / f"{i % 10}/{i:06d}.jpg"
+        for i in range(count)
     ]
     half = size // 2
     with ExpWWriter(root / "expw") as expw:
@@ -71,7 +72,9 @@ def write_sources(root: Path, count: int, size: int, seed: int = 0) -> dict[str,
             faces = [(0, Box(0, 0, half, half), 1.0, 3), (1, Box(half, half, size, size), 1.0, 6)]
             expw.add_image(f"{index:06d}.jpg", data, faces)
     files["expw"] = [
-        root / "expw" / "image" / "origin" / f"{i:06d}.jpg" for i in range(count // 2) for _ in (0, 1)
+        root / "expw" / "image" / "origin" / f"{i:06d}.jpg"
+        for i in range(count // 2)
+        for _ in (0, 1)
     ]
     folder = root / "folder"
     for index, data in enumerate(images):
@@ -172,7 +175,9 @@ def main() -> None:
 def report(cases: dict, best: dict[str, float], args: argparse.Namespace) -> None:
     """Print images/s per case and each reader's ratio to the fastest plain decode of its bytes."""
     rate = {name: cases[name][0] / best[name] for name in cases}
-    table = Table(title=f"decode throughput, {args.count} images of {args.size}px, best of {args.repeats}")
+    table = Table(
+        title=f"decode throughput, {args.count} images of {args.size}px, best of {args.repeats}"
+    )
     for column in ("case", "images/s", "vs fastest plain decode"):
         table.add_column(column, justify="left" if column == "case" else "right")
     for name in cases:
@@ -181,7 +186,9 @@ def report(cases: dict, best: dict[str, float], args: argparse.Namespace) -> Non
         plain = [
             rate[other]
             for other in rate
-            if other.startswith(source) and "reader" not in other and ("random" in other) == randomness
+            if other.startswith(source)
+            and "reader" not in other
+            and ("random" in other) == randomness
         ]
         ratio = f"{rate[name] / max(plain):.2f}" if "reader" in name else ""
         table.add_row(name, f"{rate[name]:,.0f}", ratio)

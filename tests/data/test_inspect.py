@@ -42,7 +42,8 @@ def data_root(tmp_path, make_image, jpeg):
 
 
 def test_detects_sources_in_sub_folders(data_root):
-    assert [name for name, _ in detect_formats(data_root)] == ["affwild2", "affectnet", "expw", "ms1mv2"]
+    names = [name for name, _ in detect_formats(data_root)]
+    assert names == ["affwild2", "affectnet", "expw", "ms1mv2"]
     assert detect_formats(data_root / "expw") == [("expw", data_root / "expw")]
 
 

@@ -13,7 +13,7 @@ from semifer.errors import CorruptImageError, DataFormatError
 
 
 def with_aligned_magic(data: bytes, copies: int) -> bytes:
-    """JPEG bytes followed by the RecordIO magic at 4-aligned payload offsets (decoders stop at EOI)."""
+    """JPEG bytes, then the magic at 4-aligned payload offsets (decoders stop at EOI)."""
     pad = (-(HEADER.size + len(data))) % 4
     return data + b"\0" * pad + (MAGIC_BYTES + b"abcd") * copies
 
@@ -54,7 +54,8 @@ def test_magic_in_payload_is_split_and_rejoined(tmp_path, images, jpeg, copies):
     write(tmp_path, payloads, [0, 1])
     raw = (tmp_path / "train.rec").read_bytes()
     # The first image record was written as start/(middle)/end parts, not one record.
-    lrec = struct.unpack_from("<I", raw, int((tmp_path / "train.idx").read_text().split()[3]) + 4)[0]
+    first_image = int((tmp_path / "train.idx").read_text().split()[3])
+    lrec = struct.unpack_from("<I", raw, first_image + 4)[0]
     assert lrec >> 29 == 1
     reader = RecordIOReader(tmp_path)
     assert reader.read_bytes(0) == payloads[0]

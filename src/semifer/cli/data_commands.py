@@ -16,7 +16,7 @@ def inspect_command(
     path: Path = typer.Argument(..., help="A data folder: one source, or a folder of sources."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     check_images: bool = typer.Option(
-        False, "--check-images", help="Decode every image to count corrupt ones (slow on real data)."
+        False, "--check-images", help="Decode every image to count corrupt ones (slow)."
     ),
 ) -> None:
     """Recognise the data formats under PATH and count images, frames and classes per split."""

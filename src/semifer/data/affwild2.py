@@ -124,7 +124,9 @@ class AffWild2Videos:
         self.annotation_folder = Path(annotations or root / "annotations") / split_folder(split)
         self.image_folder = Path(images or root / "cropped_aligned")
         if not self.annotation_folder.is_dir():
-            raise DataFormatError(f"{self.annotation_folder}: Aff-Wild2 annotation folder not found")
+            raise DataFormatError(
+                f"{self.annotation_folder}: Aff-Wild2 annotation folder not found"
+            )
         self.names = sorted(path.stem for path in self.annotation_folder.glob("*.txt"))
 
     def __len__(self) -> int:
@@ -137,7 +139,7 @@ class AffWild2Videos:
         return (self.video(name) for name in self.names)
 
     def video(self, name: str) -> VideoFrames:
-        """Labels and frame paths of video ``name`` (``_left``/``_right`` are videos of their own)."""
+        """Labels and frame paths of video ``name`` (``_left``/``_right`` are separate videos)."""
         labels, numbers = self.frames(name)
         folder = self.image_folder / name
         paths: list[Path | None] = [None] * len(labels)
@@ -157,7 +159,7 @@ class AffWild2Videos:
         numbers = _frame_numbers(self.image_folder / name)
         last = int(numbers[-1]) if numbers.size else 0
         if len(labels) == last + 1:
-            logger.info("%s: annotation is one line longer than the frames; last line dropped", name)
+            logger.info("%s: annotation one line longer than the frames; last line dropped", name)
             labels = labels[:-1]
         elif len(labels) > last + TAIL_TOLERANCE:
             raise DataFormatError(
@@ -195,11 +197,12 @@ class AffWild2Frames(FaceReader):
             video_ids.append(np.full(len(numbers), video_id, dtype=np.int32))
             frame_numbers.append(numbers.astype(np.int32))
             labels.append(video_labels[numbers - 1])
-        self._video_ids = np.concatenate(video_ids) if video_ids else np.empty(0, np.int32)
-        self._frame_numbers = np.concatenate(frame_numbers) if frame_numbers else np.empty(0, np.int32)
-        self._labels = np.concatenate(labels) if labels else np.empty(0, np.int64)
+        self._video_ids = np.concatenate(video_ids or [np.empty(0, np.int32)])
+        self._frame_numbers = np.concatenate(frame_numbers or [np.empty(0, np.int32)])
+        self._labels = np.concatenate(labels or [np.empty(0, np.int64)])
         # Plain strings, not Path joins: building paths per load cost ~10% of a 112px decode.
-        self._prefixes = [f"{self.videos.image_folder}{os.sep}{name}/" for name in self.videos.names]
+        folder = self.videos.image_folder
+        self._prefixes = [f"{folder}{os.sep}{name}{os.sep}" for name in self.videos.names]
 
     @property
     def labels(self) -> np.ndarray:

@@ -219,14 +219,14 @@ def render_report(report: InspectReport, console: Console) -> None:
     table = Table(
         title=f"Data in {report.path}", caption="corrupt: ? = not checked (--check-images)"
     )
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     for source in report.sources:
         table.add_column(f"{source.format}\n{source.split}", justify="right")
     root = Path(report.path)
     folders = [Path(source.path) for source in report.sources]
     table.add_row("folder", *(str(folder.relative_to(root)) for folder in folders))
     rows = [("videos", "videos"), ("frames", "frames"), ("images", "images"),
-            ("-1 (unlabeled)", "unlabeled"), ("no face image", "missing_faces"),
+            ("-1", "unlabeled"), ("no face", "missing_faces"),
             ("identities", "identities")]
     for title, attribute in rows:
         table.add_row(title, *(_cell(getattr(source, attribute)) for source in report.sources))

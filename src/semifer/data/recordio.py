@@ -95,7 +95,7 @@ class RecordIOReader(FaceReader):
         self._spans = np.empty_like(self._offsets)
         self._spans[file_order] = ends - self._offsets[file_order]
         self._dense_keys = bool(np.array_equal(self._keys, np.arange(len(self._keys))))
-        header_flag, header_label, header_values, _ = self.read_record(0)
+        header_flag, _, header_values, _ = self.read_record(0)
         if header_flag < 2:
             raise DataFormatError(f"{self.rec_path}: record 0 is not a header record")
         self.image_end, self.identity_end = (int(value) for value in header_values[:2])
@@ -150,7 +150,7 @@ class RecordIOReader(FaceReader):
         )
         where = f"{self.rec_path} record {record}"
         if len(payload) < HEADER.size:
-            raise DataFormatError(f"{where}: {len(payload)}-byte payload is shorter than its header")
+            raise DataFormatError(f"{where}: {len(payload)}-byte payload is shorter than a header")
         flag, label, _, _ = HEADER.unpack_from(payload)
         start = HEADER.size + 4 * flag
         if start > len(payload):
@@ -218,7 +218,7 @@ class RecordIOWriter:
         self._rec = (self.folder / "train.rec").open("wb")
         self._offsets: list[int] = []
         self._identities: list[int] = []
-        self._write(0, self._header_payload(0, 0))
+        self._write(self._header_payload(0, 0))
 
     @staticmethod
     def _header_payload(image_end: int, identity_end: int) -> bytes:
@@ -228,17 +228,19 @@ class RecordIOWriter:
     def add(self, image: bytes, identity: int) -> int:
         """Append one face image of ``identity``; returns its record id."""
         record = len(self._offsets)
-        self._write(record, HEADER.pack(0, float(identity), record, 0) + image)
+        self._write(HEADER.pack(0, float(identity), record, 0) + image)
         self._identities.append(int(identity))
         return record
 
-    def _write(self, record: int, payload: bytes) -> None:
+    def _write(self, payload: bytes) -> None:
         """Write ``payload`` as one record, split wherever the magic sits at a 4-aligned offset."""
         self._offsets.append(self._rec.tell())
         aligned = np.frombuffer(payload[: len(payload) & ~3], dtype="<u4")
         cuts = (np.flatnonzero(aligned == MAGIC) * 4).tolist()
-        bounds = [0, *cuts, len(payload)]
-        parts = [payload[bounds[i] + (4 if i else 0) : bounds[i + 1]] for i in range(len(bounds) - 1)]
+        # Each cut drops the 4 magic bytes; the reader puts them back between the parts.
+        starts = [0, *(cut + 4 for cut in cuts)]
+        ends = [*cuts, len(payload)]
+        parts = [payload[start:end] for start, end in zip(starts, ends, strict=True)]
         for number, part in enumerate(parts):
             if len(parts) == 1:
                 cflag = FULL
@@ -260,7 +262,7 @@ class RecordIOWriter:
             ends = np.concatenate([starts[1:], [len(identities)]])
             for first, end in zip(starts, ends, strict=True):
                 values = np.array([first + 1, end + 1], dtype="<f4").tobytes()
-                self._write(len(self._offsets), HEADER.pack(2, 0.0, 0, 0) + values)
+                self._write(HEADER.pack(2, 0.0, 0, 0) + values)
             identity_end = len(self._offsets)
         self._rec.seek(0)
         header = self._header_payload(image_end, identity_end)
