@@ -83,3 +83,11 @@ def test_missing_image_file_is_a_corrupt_image(affectnet):
     (root / "Manually_Annotated_Images" / "0" / "img2.jpg").unlink()
     with pytest.raises(CorruptImageError, match="img2.jpg: unreadable file"):
         AffectNetReader(root).load(2)
+
+
+def test_unparseable_csv(tmp_path):
+    lists = tmp_path / "Manually_Annotated_file_lists"
+    lists.mkdir()
+    (lists / "training.csv").write_text('a.jpg,1,2,3,4,"unterminated,0,0,0\n')
+    with pytest.raises(DataFormatError, match="not an AffectNet CSV"):
+        AffectNetReader(tmp_path)

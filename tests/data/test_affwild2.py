@@ -132,3 +132,13 @@ def test_unknown_split_and_missing_folder(tmp_path):
 def test_writer_rejects_missing_last_face(tmp_path, make_image, jpeg):
     with pytest.raises(ValueError, match="last frame"):
         AffWild2Writer(tmp_path).write_video("train", "v", [0, 0], [jpeg(make_image(0)), None])
+
+
+def test_unknown_video_and_binary_annotation(dataset):
+    root, _ = dataset
+    videos = AffWild2Videos(root, "train")
+    with pytest.raises(DataFormatError, match="nope.txt: cannot read the annotation"):
+        videos.video("nope")
+    (root / "annotations" / "Train_Set" / "v1_left.txt").write_bytes(b"\xff\xfe\x00\x81")
+    with pytest.raises(DataFormatError, match="v1_left.txt: cannot read the annotation"):
+        AffWild2Frames(root, "train")

@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader
 
 from semifer.data.dataset import FaceDataset, collate_skipping
 from semifer.data.imagefolder import ImageFolderReader
+from semifer.data.recordio import RecordIOReader, RecordIOWriter
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -51,3 +52,16 @@ def test_collate_keeps_arrays_without_transform_and_empty_batches():
     assert isinstance(batch["images"], list) and batch["skipped"] == 1
     empty = collate_skipping([None, None])
     assert empty["labels"].shape == (0,) and empty["skipped"] == 2
+
+
+def test_recordio_in_forked_workers_after_use_in_main(tmp_path, make_image, jpeg):
+    with RecordIOWriter(tmp_path) as writer:
+        for seed in range(8):
+            writer.add(jpeg(make_image(seed)), seed // 2)
+    reader = RecordIOReader(tmp_path)
+    reader.load(0)  # the main process now holds an open file
+    loader = DataLoader(FaceDataset(reader, transform=to_tensor), batch_size=4,
+                        num_workers=2, collate_fn=collate_skipping)
+    batches = list(loader)
+    assert sorted(sum((batch["indices"].tolist() for batch in batches), [])) == list(range(8))
+    assert sum(batch["skipped"] for batch in batches) == 0

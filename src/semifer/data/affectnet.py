@@ -62,16 +62,20 @@ class AffectNetReader(FaceReader):
             raise DataFormatError(f"{self.csv_path}: AffectNet file list not found")
         with self.csv_path.open(encoding="utf-8") as handle:
             has_header = handle.readline().startswith(COLUMNS[0])
-        table = pd.read_csv(
-            self.csv_path,
-            header=None,
-            names=list(COLUMNS),
-            skiprows=1 if has_header else 0,
-            usecols=[COLUMNS[0], *NUMERIC_COLUMNS],
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-        )
+        try:
+            table = pd.read_csv(
+                self.csv_path,
+                header=None,
+                names=list(COLUMNS),
+                skiprows=1 if has_header else 0,
+                usecols=[COLUMNS[0], *NUMERIC_COLUMNS],  # landmarks would cost ~1 kB per row
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+            )
+        except (pd.errors.ParserError, UnicodeDecodeError) as error:
+            reason = str(error).strip().splitlines()[0]
+            raise DataFormatError(f"{self.csv_path}: not an AffectNet CSV ({reason})") from None
         first_line = 2 if has_header else 1
         self._lines = np.arange(len(table), dtype=np.int64) + first_line
         numbers = {name: self._integers(table[name], name) for name in NUMERIC_COLUMNS}

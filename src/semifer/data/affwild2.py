@@ -47,7 +47,10 @@ def read_expr_annotation(path: Path) -> np.ndarray:
     Raises ``DataFormatError`` "<file>:<line>: ..." for a header other than the ABAW header or a
     label that is not an integer in -1..7.
     """
-    lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataFormatError(f"{path}: cannot read the annotation ({error})") from None
     header = lines[0].strip() if lines else ""
     if header != ABAW_HEADER:
         raise DataFormatError(f"{path}:1: header {header!r} is not the ABAW header {ABAW_HEADER!r}")
