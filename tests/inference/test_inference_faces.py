@@ -73,3 +73,22 @@ def test_align_crops_the_box_centre_and_levels_the_eyes() -> None:
     first_eye, second_eye = (np.argwhere(level[..., channel] > 100).mean(axis=0) for channel in (0, 2))
     assert first_eye[0] == pytest.approx(second_eye[0], abs=1.5)  # same row: the eyes are level
     assert first_eye[1] < second_eye[1]
+
+
+def test_detect_every_reuses_boxes_between_detections() -> None:
+    from semifer.inference.pipeline import locate_faces
+    from semifer.inference.track import MainFaceTracker
+    from semifer.inference.video_io import Frame
+
+    class CountingDetector:
+        calls = 0
+
+        def detect(self, image: np.ndarray) -> list[Detection]:
+            CountingDetector.calls += 1
+            return [_detection(10 + CountingDetector.calls, 10, 60)]
+
+    frames = [Frame(i, i / 25, np.zeros((120, 160, 3), np.uint8), f"#{i}") for i in range(9)]
+    located = list(locate_faces(frames, CountingDetector(), MainFaceTracker(), margin=1.3, detect_every=4))
+    assert CountingDetector.calls == 3  # frames 0, 4 and 8
+    assert [item.faces[0][1].box[0] for item in located] == [11] * 4 + [12] * 4 + [13]
+    assert all(item.crops[0].shape == (112, 112, 3) for item in located)

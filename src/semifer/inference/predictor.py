@@ -71,6 +71,7 @@ class Recognizer:
         smoothing: str = "window",
         window: int = 30,
         margin: float = DEFAULT_MARGIN,
+        detect_every: int = 1,
     ) -> None:
         from semifer.data.transforms import eval_transform
 
@@ -84,6 +85,7 @@ class Recognizer:
         self.smoothing = smoothing
         self.window = window
         self.margin = margin
+        self.detect_every = max(1, detect_every)
         self.transform = eval_transform(spec)  # type: ignore[arg-type]
 
     @classmethod
@@ -154,8 +156,8 @@ class Recognizer:
     ) -> Observations:
         """Decode, detect, track, crop and encode every frame of ``source``."""
         detector = None if crops else self.detector
-        located = locate_faces(source, detector, make_tracker(all_faces), self.transform, self.margin)
-        return encode_faces(located, self.encode, self.batch_size, on_frame)
+        located = locate_faces(source, detector, make_tracker(all_faces), self.margin, self.detect_every)
+        return encode_faces(located, self.encode, self.transform, self.batch_size, on_frame)
 
     def predict_video(
         self,
@@ -210,5 +212,5 @@ class Recognizer:
         if not isinstance(source, (ImageListSource, _ArraySource)):
             raise InputError(f"{images}: predict_images takes images; use predict_video for a video")
         tracker = IoUTracker(iou_threshold=2.0, max_gap=0)  # never matches: every face gets its own id
-        located = locate_faces(source, None if crops else self.detector, tracker, self.transform, self.margin)
-        return label_images(encode_faces(located, self.encode, self.batch_size))
+        located = locate_faces(source, None if crops else self.detector, tracker, self.margin)
+        return label_images(encode_faces(located, self.encode, self.transform, self.batch_size))

@@ -1,0 +1,122 @@
+"""End-to-end ``predict`` frames/s against the model-only forward rate on the same crops.
+
+    python benchmarks/bench_predict.py [--video clip.mp4 ...] [--checkpoint FOLDER]
+                                       [--backbone resnet18 --image-size 112]
+
+Without ``--checkpoint`` a randomly initialised stage-1 + stage-2 checkpoint of
+``--backbone`` is built in a temporary folder (speed does not depend on the weights).
+Without ``--video`` a synthetic raw video is made from the generator's faces. End to end
+counts decoding, detection, tracking, cropping, the frame model, the temporal encoder and
+smoothing; model-only times the frame model alone on the crops that run produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+from semifer.inference.pipeline import locate_faces
+from semifer.inference.predictor import Recognizer
+from semifer.inference.track import make_tracker
+from semifer.inference.video_io import open_input, prefetch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_detectors import synthetic_frames  # noqa: E402
+
+
+def build_checkpoint(root: Path, backbone: str, image_size: int) -> Path:
+    """A random stage-1 + stage-2 checkpoint pair; returns the stage-2 folder."""
+    from semifer.checkpoint import file_digest, save_checkpoint
+    from semifer.data.transforms import resize_for
+    from semifer.labels import NUM_CLASSES
+    from semifer.models.backbone import MODEL_FILE, FrameModelSpec, create_backbone
+    from semifer.models.temporal import EncoderConfig, TemporalEncoder, model_description
+
+    model = create_backbone(backbone, NUM_CLASSES)
+    spec = FrameModelSpec.for_model(model, backbone, image_size, resize_for(image_size))
+    stage1 = save_checkpoint(root / "spatial", {"student": model.state_dict()}, {}, {MODEL_FILE: json.dumps(asdict(spec))})
+    config = EncoderConfig(max_length=64)
+    spatial = {"checkpoint": str(stage1), "checkpoint_digest": file_digest(stage1 / "student.safetensors")}
+    description = model_description(spec.feature_dim, config, 64, 32, spatial)
+    encoder = TemporalEncoder(spec.feature_dim, config)
+    return save_checkpoint(root / "temporal", {"temporal": encoder.state_dict()}, {}, {MODEL_FILE: json.dumps(description)})
+
+
+def write_synthetic_video(path: Path, frames: int) -> Path:
+    images = synthetic_frames(frames)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = images[0].shape[1], images[0].shape[0], "yuv420p"
+        for image in images:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def bench(recognizer: Recognizer, video: Path, batch_size: int) -> dict[str, float]:
+    source = open_input(video)
+    start = time.perf_counter()
+    decoded = sum(1 for _ in prefetch(source))
+    decode_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    table = recognizer.predict_video(source)
+    end_to_end = time.perf_counter() - start
+    frames = len(table)
+
+    located = list(locate_faces(source, recognizer.detector, make_tracker(False), recognizer.margin))
+    crops = torch.from_numpy(np.stack([crop for item in located for crop in item.crops])).permute(0, 3, 1, 2)
+    batches = [recognizer.transform(crops[first : first + batch_size]) for first in range(0, len(crops), batch_size)]
+    start = time.perf_counter()
+    for batch in batches:
+        recognizer.encode(batch)
+    model_seconds = time.perf_counter() - start
+    return {
+        "frames": frames,
+        "faces": len(crops),
+        "decode_fps": decoded / decode_seconds,
+        "end_to_end_fps": frames / end_to_end,
+        "model_only_fps": len(crops) / model_seconds,
+        "model_only_frame_fps": frames / model_seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--video", type=Path, action="append", default=[])
+    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--backbone", default="resnet18")
+    parser.add_argument("--image-size", type=int, default=112)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--synthetic-frames", type=int, default=300)
+    parser.add_argument("--detect-every", type=int, action="append", default=[], help="Repeat for several values.")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        checkpoint = args.checkpoint or build_checkpoint(root, args.backbone, args.image_size)
+        videos = args.video or [write_synthetic_video(root / "synthetic.mp4", args.synthetic_frames)]
+        recognizer = Recognizer.from_checkpoint(checkpoint, device="cpu", batch_size=args.batch_size)
+        recognizer.encode(torch.zeros(2, 3, recognizer.spec.image_size, recognizer.spec.image_size))  # warm-up
+        print(f"backbone {recognizer.spec.backbone} @ {recognizer.spec.image_size} px, batch {args.batch_size}, "
+              f"torch threads {torch.get_num_threads()}")  # fmt: skip
+        print(f"{'video':28} {'detect':>6} {'frames':>6} {'faces':>6} {'decode/s':>9} {'e2e/s':>7} {'model/s':>8} {'e2e/model':>9}")
+        for video in videos:
+            for every in args.detect_every or [1]:
+                recognizer.detect_every = every
+                r = bench(recognizer, video, args.batch_size)
+                ratio = r["end_to_end_fps"] / r["model_only_frame_fps"]
+                print(f"{video.name:28} {'1/' + str(every):>6} {r['frames']:6d} {r['faces']:6d} {r['decode_fps']:9.0f} "
+                      f"{r['end_to_end_fps']:7.1f} {r['model_only_fps']:8.1f} {ratio:9.0%}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
