@@ -9,12 +9,18 @@ times, in one process and interleaved (best of ``--repeats``, files in the page 
 - RecordIO: ``load`` in order and in a random order, against one sequential pass over
   ``train.rec`` (+ the same decode) and against separate JPEG files read in the same random order.
 
+With ``--index N``, times instead what opening a reader costs at real scale: a RecordIO
+index of N records (MS1MV2 has 5.8M; a sparse ``train.rec``, nothing decoded) and an AffectNet
+CSV of the matching size (414,799 rows for N = 5.8M), with the memory the reader keeps.
+
 Usage: ``python benchmarks/bench_readers.py [--count 1500] [--repeats 3] [--size 112]``
+       ``python benchmarks/bench_readers.py --index 5800000``
 """
 
 from __future__ import annotations
 
 import argparse
+import struct
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,12 +33,13 @@ from rich.console import Console
 from rich.table import Table
 from torchvision.datasets import ImageFolder
 
+from semifer.data.affectnet import COLUMNS as AFFECTNET_COLUMNS
 from semifer.data.affectnet import AffectNetReader, AffectNetWriter
 from semifer.data.affwild2 import AffWild2Frames, AffWild2Writer
 from semifer.data.base import Box, FaceReader, decode_image
 from semifer.data.expw import ExpWReader, ExpWWriter
 from semifer.data.imagefolder import ImageFolderReader
-from semifer.data.recordio import HEADER, RecordIOReader, RecordIOWriter, read_index
+from semifer.data.recordio import HEADER, MAGIC, RecordIOReader, RecordIOWriter, read_index
 from semifer.labels import ABAW_CLASSES
 
 
@@ -133,12 +140,54 @@ def recordio_sequential(reader: RecordIOReader) -> Callable[[], None]:
     return run
 
 
+def index_costs(records: int) -> None:
+    """Open a RecordIO reader over ``records`` records and an AffectNet reader of matching size."""
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        record_size = 5000
+        header = HEADER.pack(2, 0.0, 0, 0) + struct.pack("<2f", records + 1, records + 1)
+        with (folder / "train.rec").open("wb") as rec:
+            rec.write(struct.pack("<II", MAGIC, len(header)) + header)
+            rec.truncate(8 + len(header) + records * record_size)
+        offsets = 8 + len(header) + np.arange(records, dtype=np.int64) * record_size
+        lines = ["0\t0"] + [f"{key}\t{offset}" for key, offset in enumerate(offsets, start=1)]
+        (folder / "train.idx").write_text("\n".join(lines) + "\n")
+        start = time.perf_counter()
+        recordio = RecordIOReader(folder)
+        opened = time.perf_counter() - start
+        arrays = [value for value in vars(recordio).values() if isinstance(value, np.ndarray)]
+        kept = sum(array.nbytes for array in arrays)
+        rows = records * 414_799 // 5_800_000  # AffectNet's training.csv next to MS1MV2
+        landmarks = ";".join(["123.45"] * 136)  # 68 points, as in the real CSV
+        csv_path = folder / "Manually_Annotated_file_lists" / "training.csv"
+        csv_path.parent.mkdir()
+        with csv_path.open("w") as handle:
+            handle.write(",".join(AFFECTNET_COLUMNS) + "\n")
+            for row in range(rows):
+                path = f"{row % 1000}/{row:040x}.jpg"
+                handle.write(f"{path},10,12,200,210,{landmarks},{row % 11},0.1,-0.2\n")
+        csv_size = csv_path.stat().st_size
+        start = time.perf_counter()
+        affectnet = AffectNetReader(folder)
+        csv_opened = time.perf_counter() - start
+    Console().print(
+        f"RecordIO index of {len(recordio):,} records: opened in {opened:.2f} s, "
+        f"keeps {kept / 2**20:.0f} MiB of arrays\n"
+        f"AffectNet CSV of {len(affectnet):,} rows ({csv_size / 2**20:.0f} MiB): "
+        f"opened in {csv_opened:.2f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1500)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=int, default=112)
+    parser.add_argument("--index", type=int, default=0, help="time opening N-record indexes")
     args = parser.parse_args()
+    if args.index:
+        index_costs(args.index)
+        return
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp)
         files = write_sources(root, args.count, args.size)

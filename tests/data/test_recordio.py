@@ -137,8 +137,17 @@ def test_index_in_any_order_and_with_gaps(tmp_path, images, jpeg):
     lines = idx.read_text().splitlines()
     idx.write_text("\n".join(reversed(lines)) + "\n")
     assert RecordIOReader(tmp_path).read_bytes(2) == jpeg(images[2])
-    idx.write_text("\n".join(lines[:-1]) + "\n")  # the last identity record is not indexed
+    del lines[4]  # the first identity record is not indexed: keys are no longer 0..N-1
+    idx.write_text("\n".join(lines) + "\n")
     reader = RecordIOReader(tmp_path)
-    assert reader.read_bytes(0) == jpeg(images[0])
-    with pytest.raises(DataFormatError, match="no record 5 in the index"):
+    assert reader.read_bytes(2) == jpeg(images[2])
+    with pytest.raises(DataFormatError, match="no record 4 in the index"):
         reader.identities
+
+
+def test_header_naming_more_images_than_indexed(tmp_path, images, jpeg):
+    write(tmp_path, [jpeg(image) for image in images[:2]], [0, 0])
+    idx = tmp_path / "train.idx"
+    idx.write_text("\n".join(idx.read_text().splitlines()[:2]) + "\n")
+    with pytest.raises(DataFormatError, match=r"header names images 1\.\.2 but .* indexes 2"):
+        RecordIOReader(tmp_path)

@@ -87,21 +87,29 @@ class RecordIOReader(FaceReader):
         self._handle: BinaryIO | None = None
         self._pid = -1
         self._size = self.rec_path.stat().st_size
-        self._keys, self._offsets = read_index(self.idx_path, self._size)
+        keys, self._offsets = read_index(self.idx_path, self._size)
+        # Usually keys are 0..N-1: then the key is the position and the key array is dropped
+        # (MS1MV2: 46 MB less per process).
+        dense = np.array_equal(keys, np.arange(len(keys)))
+        self._keys: np.ndarray | None = None if dense else keys
         # Bytes from each record to the next one in the file: one read fetches a whole record,
         # continuation parts included (records may be stored in any order in the file).
         file_order = np.argsort(self._offsets, kind="stable")
         ends = np.append(self._offsets[file_order][1:], self._size)
-        self._spans = np.empty_like(self._offsets)
-        self._spans[file_order] = ends - self._offsets[file_order]
-        self._dense_keys = bool(np.array_equal(self._keys, np.arange(len(self._keys))))
+        self._spans = np.empty(len(self._offsets), dtype=np.int32)
+        self._spans[file_order] = np.minimum(ends - self._offsets[file_order], 1 << 30)
         header_flag, _, header_values, _ = self.read_record(0)
         if header_flag < 2:
             raise DataFormatError(f"{self.rec_path}: record 0 is not a header record")
         self.image_end, self.identity_end = (int(value) for value in header_values[:2])
-        self.record_ids = np.arange(1, self.image_end, dtype=np.int64)
+        if not 1 <= self.image_end <= len(self._offsets):
+            raise DataFormatError(
+                f"{self.rec_path} record 0: header names images 1..{self.image_end - 1} but "
+                f"{self.idx_path} indexes {len(self._offsets)} records"
+            )
         self._identities: np.ndarray | None = None
-        self._labels = np.full(len(self.record_ids), UNLABELED, dtype=np.int64)
+        # Image records are 1..image_end-1: item i is record i + 1.
+        self._labels = np.full(max(self.image_end - 1, 0), UNLABELED, dtype=np.int64)
 
     @property
     def labels(self) -> np.ndarray:
@@ -115,7 +123,7 @@ class RecordIOReader(FaceReader):
         return self._identities
 
     def _read_identities(self) -> np.ndarray:
-        identities = np.full(len(self.record_ids), -1, dtype=np.int64)
+        identities = np.full(len(self), -1, dtype=np.int64)
         if self.identity_end > self.image_end:
             for identity, record in enumerate(range(self.image_end, self.identity_end)):
                 _, _, values, _ = self.read_record(record)
@@ -123,27 +131,28 @@ class RecordIOReader(FaceReader):
                 identities[first - 1 : end - 1] = identity
         else:
             logger.info("%s has no identity records; reading every image header", self.rec_path)
-            for index, record in enumerate(self.record_ids):
-                flag, label, values, _ = self.read_record(int(record))
+            for index in range(len(self)):
+                flag, label, values, _ = self.read_record(index + 1)
                 identities[index] = int(values[0]) if flag > 0 else int(label)
         return identities
 
     def key(self, index: int) -> str:
-        return str(int(self.record_ids[index]))
+        return str(index + 1)
 
     def where(self, index: int) -> str:
-        return f"{self.rec_path} record {int(self.record_ids[index])}"
+        return f"{self._rec_name} record {index + 1}"
 
     def read_bytes(self, index: int) -> bytes:
-        return self.read_record(int(self.record_ids[index]))[3]
+        return self.read_record(index + 1)[3]
 
     def read_record(self, record: int) -> tuple[int, float, np.ndarray, bytes]:
         """Header flag, header label, float32 labels and image bytes of record id ``record``."""
-        if self._dense_keys:
+        if self._keys is None:
             position = record
         else:
             position = int(np.searchsorted(self._keys, record))
-        if not 0 <= position < len(self._keys) or self._keys[position] != record:
+        known = 0 <= position < len(self._offsets)
+        if not known or (self._keys is not None and self._keys[position] != record):
             raise DataFormatError(f"{self.idx_path}: no record {record} in the index")
         payload = self._read_payload(
             int(self._offsets[position]), int(self._spans[position]), record
