@@ -123,18 +123,22 @@ class RecordIOReader(FaceReader):
         return self._identities
 
     def _read_identities(self) -> np.ndarray:
+        """Identity records give each identity's image range; its first image header, the id."""
         identities = np.full(len(self), -1, dtype=np.int64)
         if self.identity_end > self.image_end:
-            for identity, record in enumerate(range(self.image_end, self.identity_end)):
+            for record in range(self.image_end, self.identity_end):
                 _, _, values, _ = self.read_record(record)
                 first, end = int(values[0]), int(values[1])
-                identities[first - 1 : end - 1] = identity
+                identities[first - 1 : end - 1] = self._image_identity(first)
         else:
             logger.info("%s has no identity records; reading every image header", self.rec_path)
             for index in range(len(self)):
-                flag, label, values, _ = self.read_record(index + 1)
-                identities[index] = int(values[0]) if flag > 0 else int(label)
+                identities[index] = self._image_identity(index + 1)
         return identities
+
+    def _image_identity(self, record: int) -> int:
+        flag, label, values, _ = self.read_record(record)
+        return int(values[0]) if flag > 0 else int(label)
 
     def key(self, index: int) -> str:
         return str(index + 1)
