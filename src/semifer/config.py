@@ -43,6 +43,21 @@ def load_config(schema: type[T], recipe: str | Path | None, overrides: list[str]
     return OmegaConf.to_object(merged)  # type: ignore[return-value]
 
 
+RECIPES = Path(__file__).parent / "configs"
+
+
+def recipe_path(name_or_path: str | Path) -> Path:
+    """A recipe given as a YAML path, or by the name of one shipped with semifer (``demo``)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = RECIPES / f"{path.name.removesuffix('.yaml')}.yaml"
+    if shipped.is_file():
+        return shipped
+    known = ", ".join(sorted(p.stem for p in RECIPES.glob("*.yaml")))
+    raise ConfigError(f"config recipe not found: {path} (shipped recipes: {known})")
+
+
 def save_config(config: Any, path: str | Path) -> None:
     """Write the resolved config as YAML next to the checkpoints (atomically)."""
     from semifer.checkpoint import atomic_write_text

@@ -1,0 +1,96 @@
+"""The demo report's figures: training curves, pseudo-label accuracy, a validation timeline.
+
+Each function reads what the runs already wrote (``metrics.jsonl``) or takes plain arrays,
+and writes one PNG; the report links them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from semifer.labels import ABAW_CLASSES  # noqa: E402
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, float]]:
+    """The rows of a run's ``metrics.jsonl`` (empty when the run logged nothing)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _series(rows: list[dict[str, float]], key: str) -> tuple[np.ndarray, np.ndarray]:
+    points = [(row["step"], row[key]) for row in rows if key in row and "step" in row]
+    if not points:
+        return np.empty(0), np.empty(0)
+    steps, values = zip(*points)
+    return np.asarray(steps), np.asarray(values, dtype=float)
+
+
+def plot_curves(
+    runs: Mapping[str, list[dict[str, float]]], panels: Mapping[str, str], path: Path, title: str
+) -> Path | None:
+    """One panel per metric key (``panels``: key -> axis label), one line per run.
+
+    Returns ``None`` (and writes nothing) when no run logged any of the keys.
+    """
+    drawn = {key: label for key, label in panels.items() if any(_series(rows, key)[0].size for rows in runs.values())}
+    if not drawn:
+        return None
+    figure, axes = plt.subplots(1, len(drawn), figsize=(4.6 * len(drawn), 3.6), squeeze=False)
+    for axis, (key, label) in zip(axes[0], drawn.items()):
+        for name, rows in runs.items():
+            steps, values = _series(rows, key)
+            if steps.size:
+                axis.plot(steps, values, marker="o" if steps.size < 15 else None, ms=3, label=name)
+        axis.set_xlabel("step")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_timeline(
+    truth: np.ndarray, raw: np.ndarray, smoothed: np.ndarray, has_face: np.ndarray, path: Path, title: str
+) -> Path:
+    """True, raw and smoothed labels of one video along time; grey spans mark frames with no face."""
+    frames = np.arange(1, len(truth) + 1)
+    figure, axes = plt.subplots(3, 1, figsize=(12, 5.5), sharex=True, sharey=True)
+    for axis, labels, name, colour in zip(
+        axes, (truth, raw, smoothed), ("true label", "raw prediction", "smoothed prediction"), ("black", "tab:blue", "tab:red")
+    ):
+        for start, stop in _runs(~has_face):
+            axis.axvspan(start + 0.5, stop + 0.5, color="0.88", lw=0)
+        annotated = labels >= 0
+        axis.scatter(frames[annotated], labels[annotated], s=4, color=colour)
+        axis.set_title(name, fontsize=9, loc="left")
+        axis.set_yticks(range(len(ABAW_CLASSES)), ABAW_CLASSES, fontsize=8)
+        axis.set_ylim(len(ABAW_CLASSES) - 0.5, -0.5)
+        axis.grid(axis="y", alpha=0.3)
+    axes[-1].set_xlabel("frame (grey: no face image; true labels of -1 frames are not drawn)")
+    figure.suptitle(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, stop)`` index ranges where ``flags`` is True."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def _save(figure: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
