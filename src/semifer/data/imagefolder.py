@@ -7,6 +7,7 @@ anything; a sub-folder with another name is an error.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from semifer.labels import ABAW_CLASSES, UNLABELED
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 CLASS_BY_NAME = {name.lower(): index for index, name in enumerate(ABAW_CLASSES)}
+
+logger = logging.getLogger(__name__)
 
 
 def _images_under(folder: Path) -> list[str]:
@@ -44,8 +47,10 @@ class ImageFolderReader(FaceReader):
         labels: list[int] = []
         paths: list[str] = []
         if labeled:
+            loose = 0
             for entry in sorted(os.scandir(self.root), key=lambda entry: entry.name):
                 if not entry.is_dir():
+                    loose += entry.name.lower().endswith(IMAGE_SUFFIXES)
                     continue
                 if entry.name.lower() not in CLASS_BY_NAME:
                     raise DataFormatError(
@@ -55,6 +60,8 @@ class ImageFolderReader(FaceReader):
                 found = _images_under(Path(entry.path))
                 paths.extend(os.path.join(entry.name, path) for path in found)
                 labels.extend([CLASS_BY_NAME[entry.name.lower()]] * len(found))
+            if loose:
+                logger.warning("%s: %d images outside class folders are ignored", self.root, loose)
         else:
             paths = _images_under(self.root)
             labels = [UNLABELED] * len(paths)
