@@ -13,8 +13,10 @@ from semifer.data.affwild2 import (
     AffWild2Frames,
     AffWild2Videos,
     AffWild2Writer,
+    find_expr_annotations,
     read_expr_annotation,
 )
+from semifer.data.inspect import inspect_folder
 from semifer.errors import DataFormatError
 
 
@@ -142,3 +144,18 @@ def test_unknown_video_and_binary_annotation(dataset):
     (root / "annotations" / "Train_Set" / "v1_left.txt").write_bytes(b"\xff\xfe\x00\x81")
     with pytest.raises(DataFormatError, match="v1_left.txt: cannot read the annotation"):
         AffWild2Frames(root, "train")
+
+
+def test_real_abaw_layout_is_found(tmp_path, make_image, jpeg):
+    """Annotations nested as in the ABAW release, next to the VA challenge folder."""
+    AffWild2Writer(tmp_path / "staging").write_video("train", "v", [2, 3], [jpeg(make_image(0))] * 2)
+    root = tmp_path / "abaw"
+    nested = root / "6th_ABAW_Annotations" / "EXPR_Recognition_Challenge"
+    nested.parent.mkdir(parents=True)
+    (tmp_path / "staging" / "annotations").rename(nested)
+    (root / "6th_ABAW_Annotations" / "VA_Estimation_Challenge" / "Train_Set").mkdir(parents=True)
+    (tmp_path / "staging" / "cropped_aligned").rename(root / "cropped_aligned")
+    assert find_expr_annotations(root) == nested
+    np.testing.assert_array_equal(AffWild2Frames(root, "train").labels, [2, 3])
+    summary = inspect_folder(root).sources[0]
+    assert (summary.format, summary.split, summary.frames) == ("affwild2", "train", 2)

@@ -41,6 +41,32 @@ def split_folder(split: str) -> str:
     raise DataFormatError(f"unknown Aff-Wild2 split {split!r}; use one of {sorted(SPLIT_FOLDERS)}")
 
 
+def find_expr_annotations(root: Path, depth: int = 3) -> Path | None:
+    """The folder holding ``Train_Set``/``Validation_Set`` of the EXPR annotations under ``root``.
+
+    The synthetic layout uses ``root/annotations``; the real ABAW release nests them, e.g.
+    ``6th_ABAW_Annotations/EXPR_Recognition_Challenge``, next to the VA and AU challenge
+    folders (which hold ``Train_Set`` too, so an EXPR path is preferred). Frame folders
+    (``cropped*``) are not searched: they hold millions of files.
+    """
+    found: list[Path] = []
+    level = [Path(root)]
+    for _ in range(depth + 1):
+        following: list[Path] = []
+        for folder in level:
+            names = {entry.name for entry in os.scandir(folder) if entry.is_dir()}
+            if names & set(SPLIT_FOLDERS.values()):
+                found.append(folder)
+            following.extend(
+                folder / name for name in sorted(names) if not name.lower().startswith("cropped")
+            )
+        level = following
+    for candidate in found:
+        if candidate == Path(root) / "annotations" or "EXPR" in str(candidate).upper():
+            return candidate
+    return found[0] if len(found) == 1 else None
+
+
 def read_expr_annotation(path: Path) -> np.ndarray:
     """Read one EXPR annotation file: int64 label per frame, -1 kept as -1.
 
@@ -108,7 +134,9 @@ class AffWild2Videos:
     """The videos of one split, read one annotation file at a time.
 
     Args:
-        root: folder holding ``annotations/`` and ``cropped_aligned/`` (the synthetic layout).
+        root: folder holding ``annotations/`` and ``cropped_aligned/`` (the synthetic layout),
+            or the real ABAW folder, whose EXPR annotations are found by
+            ``find_expr_annotations``.
         split: "train" or "validation" (or Train_Set / Validation_Set).
         annotations: folder holding ``Train_Set/`` and ``Validation_Set/`` when the real ABAW
             annotations live elsewhere.
@@ -124,6 +152,8 @@ class AffWild2Videos:
         images: Path | None = None,
     ) -> None:
         root = Path(root)
+        if annotations is None and root.is_dir():
+            annotations = find_expr_annotations(root)
         self.annotation_folder = Path(annotations or root / "annotations") / split_folder(split)
         self.image_folder = Path(images or root / "cropped_aligned")
         if not self.annotation_folder.is_dir():

@@ -17,7 +17,12 @@ from rich.console import Console
 from rich.table import Table
 
 from semifer.data.affectnet import LISTS, SPLIT_FILES, AffectNetReader
-from semifer.data.affwild2 import SPLIT_FOLDERS, AffWild2Frames, AffWild2Videos
+from semifer.data.affwild2 import (
+    SPLIT_FOLDERS,
+    AffWild2Frames,
+    AffWild2Videos,
+    find_expr_annotations,
+)
 from semifer.data.base import FaceReader
 from semifer.data.expw import LABEL_FILE, ExpWReader
 from semifer.data.imagefolder import CLASS_BY_NAME, ImageFolderReader
@@ -79,7 +84,8 @@ def detect_formats(folder: Path) -> list[tuple[str, Path]]:
 
 def _formats_here(folder: Path) -> list[tuple[str, Path]]:
     checks = {
-        "affwild2": (folder / "annotations").is_dir() and (folder / "cropped_aligned").is_dir(),
+        "affwild2": (folder / "cropped_aligned").is_dir()
+        and find_expr_annotations(folder) is not None,
         "affectnet": (folder / LISTS).is_dir(),
         "expw": (folder / LABEL_FILE).is_file(),
         "ms1mv2": (folder / "train.rec").is_file() and (folder / "train.idx").is_file(),
@@ -148,8 +154,9 @@ def _summarise_reader(
 
 def _affwild2(folder: Path, check_images: bool) -> list[SourceSummary]:
     summaries = []
+    annotations = find_expr_annotations(folder)
     for split, split_name in SPLIT_FOLDERS.items():
-        if not (folder / "annotations" / split_name).is_dir():
+        if annotations is None or not (annotations / split_name).is_dir():
             continue
         videos = AffWild2Videos(folder, split)
         per_video = [videos.frames(video) for video in videos.names]
