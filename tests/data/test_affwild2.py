@@ -148,7 +148,8 @@ def test_unknown_video_and_binary_annotation(dataset):
 
 def test_real_abaw_layout_is_found(tmp_path, make_image, jpeg):
     """Annotations nested as in the ABAW release, next to the VA challenge folder."""
-    AffWild2Writer(tmp_path / "staging").write_video("train", "v", [2, 3], [jpeg(make_image(0))] * 2)
+    frames = [jpeg(make_image(0))] * 2
+    AffWild2Writer(tmp_path / "staging").write_video("train", "v", [2, 3], frames)
     root = tmp_path / "abaw"
     nested = root / "6th_ABAW_Annotations" / "EXPR_Recognition_Challenge"
     nested.parent.mkdir(parents=True)
