@@ -224,7 +224,9 @@ def render_report(report: InspectReport, console: Console) -> None:
     Sources are columns (not rows) so that the table stays readable in an 80-column terminal.
     """
     table = Table(
-        title=f"Data in {report.path}", caption="corrupt: ? = not checked (--check-images)"
+        title=f"Data in {report.path}",
+        caption="classes: labeled items (Aff-Wild2: all annotated frames, with or without a "
+        "face image); corrupt: ? = not checked (--check-images)",
     )
     table.add_column("", no_wrap=True)
     for source in report.sources:
