@@ -142,6 +142,7 @@ class TeacherStudentTask:
         g_u = gradient_copy(params) if mode == "exact" else []
         optimizer.step()
         self.student.scheduler.step()
+        optimizer.zero_grad(set_to_none=True)  # g_u lives on in its copy: one gradient, not two
         logs["loss/unlabeled"] = loss_u.detach()
 
         if mode == "exact":

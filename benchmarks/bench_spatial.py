@@ -1,0 +1,225 @@
+"""Stage-1 step cost: SSL (exact, taylor) vs supervised, and what their passes predict.
+
+Usage: python benchmarks/bench_spatial.py [--backbone resnet18] [--image-size 112] [--batch 8]
+
+Times are measured interleaved in one process (rounds alternate between variants, median
+reported) so the shared cores' load hits every variant alike. The prediction sums the
+measured cost of each pass a step performs (teacher forward+backward+SGD on the
+concatenated batch, student forward+backward+SGD, the labeled backward or forwards).
+Peak memory is the peak RSS of a fresh subprocess per variant, above its RSS before the
+networks were built, against a budget of two networks, their gradients and momentum
+buffers, one gradient copy and the activations of one step's forwards (measured apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from semifer.models.backbone import create_backbone
+from semifer.ssl.config import SSLConfig
+from semifer.ssl.task import Network, SupervisedTask, TeacherStudentTask
+
+VARIANTS = ("supervised", "exact", "taylor")
+PASSES = {  # (images forwarded, images backpropagated) per labeled image, uratio 1
+    "supervised": (1, 1),
+    "exact": (3 + 1 + 1, 3 + 1 + 1),
+    "taylor": (3 + 1 + 2, 3 + 1),
+}
+
+
+DEVICE = torch.device("cpu")
+BF16 = False
+
+
+def _autocast() -> contextlib.AbstractContextManager[object]:
+    return torch.autocast(DEVICE.type, dtype=torch.bfloat16) if BF16 else contextlib.nullcontext()
+
+
+def _network(backbone: str, lr: float, seed: int) -> Network:
+    torch.manual_seed(seed)
+    model = create_backbone(backbone, 8).to(DEVICE)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    return Network(model, optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=1000))
+
+
+def _batch(n: int, size: int) -> tuple[torch.Tensor, ...]:
+    images = [torch.randn(n, 3, size, size, device=DEVICE) for _ in range(3)]
+    return images[0], torch.randint(0, 8, (n,), device=DEVICE), images[1], images[2]
+
+
+def _step_fn(variant: str, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    x_lb, y_lb, x_w, x_s = _batch(args.batch, args.image_size)
+    if variant == "supervised":
+        task = SupervisedTask(_network(args.backbone, 1e-3, 1), _autocast)
+        return lambda step: task.train_step(x_lb, y_lb, step)
+    job = TeacherStudentTask(
+        _network(args.backbone, 1e-2, 0), _network(args.backbone, 1e-3, 1), SSLConfig(feedback=variant), _autocast
+    )
+    return lambda step: job.train_step(x_lb, y_lb, x_w, x_s, step)
+
+
+def _pass_fns(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The building blocks: each pass a step performs, timed on its own."""
+    n, size = args.batch, args.image_size
+    net = _network(args.backbone, 1e-3, 2)
+    params = list(net.model.parameters())
+    x3, y3 = torch.randn(3 * n, 3, size, size, device=DEVICE), torch.randint(0, 8, (3 * n,), device=DEVICE)
+    x1, y1 = x3[:n], y3[:n]
+
+    def train(x: torch.Tensor, y: torch.Tensor) -> None:
+        with _autocast():
+            loss = F.cross_entropy(net.model(x).float(), y)
+        net.step(loss)
+
+    def grad_only() -> None:
+        with _autocast():
+            loss = F.cross_entropy(net.model(x1).float(), y1)
+        torch.autograd.grad(loss, params)
+
+    def forward_only() -> None:
+        with torch.no_grad(), _autocast():
+            net.model(x1)
+
+    return {
+        "train_3n": lambda: train(x3, y3),
+        "train_n": lambda: train(x1, y1),
+        "grad_n": grad_only,
+        "forward_n": forward_only,
+    }
+
+
+def timings(args: argparse.Namespace) -> dict[str, float]:
+    steps = {v: _step_fn(v, args) for v in VARIANTS}
+    passes = _pass_fns(args)
+    samples: dict[str, list[float]] = {name: [] for name in list(steps) + list(passes)}
+    for round_ in range(args.warmup + args.rounds):
+        for name, run in list(steps.items()) + list(passes.items()):
+            _sync()
+            start = time.perf_counter()
+            run(round_) if name in steps else run()
+            _sync()
+            if round_ >= args.warmup:
+                samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def peak_memory(variant: str, args: argparse.Namespace) -> dict[str, float]:
+    """Run in a fresh process: RSS growth over the baseline, and the budget's parts."""
+    before = _rss_mb()
+    if variant == "activations":
+        x_lb, y_lb, x_w, x_s = _batch(args.batch, args.image_size)
+        teacher, student = create_backbone(args.backbone, 8), create_backbone(args.backbone, 8)
+        base = _rss_mb()
+        held = teacher(torch.cat((x_lb, x_w, x_s))).sum() + student(x_s).sum()
+        held.backward()
+        grads = 2 * sum(p.numel() * p.element_size() for p in teacher.parameters()) / 2**20
+        return {"activations_mb": _peak_mb() - base - grads}
+    params = sum(p.numel() * p.element_size() for p in create_backbone(args.backbone, 8).parameters()) / 2**20
+    before = _rss_mb()
+    run = _step_fn(variant, args)
+    for step in range(3):
+        run(step)
+    return {"peak_mb": _peak_mb() - before, "params_mb": params}
+
+
+def _sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def cuda_memory(variant: str, args: argparse.Namespace) -> dict[str, float]:
+    """On a GPU: peak allocated memory of three steps above what was allocated before."""
+    torch.cuda.empty_cache()
+    before = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    if variant == "activations":
+        x_lb, y_lb, x_w, x_s = _batch(args.batch, args.image_size)
+        teacher, student = create_backbone(args.backbone, 8).to(DEVICE), create_backbone(args.backbone, 8).to(DEVICE)
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        (teacher(torch.cat((x_lb, x_w, x_s))).sum() + student(x_s).sum()).backward()
+        grads = 2 * sum(p.numel() * p.element_size() for p in teacher.parameters())
+        return {"activations_mb": (torch.cuda.max_memory_allocated() - base - grads) / 2**20}
+    run = _step_fn(variant, args)
+    for step in range(3):
+        run(step)
+    _sync()
+    params = sum(p.numel() * p.element_size() for p in create_backbone(args.backbone, 8).parameters()) / 2**20
+    return {"peak_mb": (torch.cuda.max_memory_allocated() - before) / 2**20, "params_mb": params}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def _peak_mb() -> float:
+    """VmHWM: the peak RSS of this address space (ru_maxrss would carry the parent's over exec)."""
+    with open("/proc/self/status") as handle:
+        line = next(line for line in handle if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backbone", default="resnet18")
+    parser.add_argument("--image-size", type=int, default=112)
+    parser.add_argument("--batch", type=int, default=8, help="labeled images per step (uratio 1)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast in every pass")
+    parser.add_argument("--memory-of", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    global DEVICE, BF16
+    DEVICE, BF16 = torch.device(args.device), args.bf16
+    torch.set_num_threads(args.threads)
+    if args.memory_of:
+        sys.stdout.write(json.dumps(peak_memory(args.memory_of, args)) + "\n")
+        return
+    t = timings(args)
+    predicted = {
+        "supervised": t["train_n"],
+        "exact": t["train_3n"] + t["train_n"] + t["grad_n"],
+        "taylor": t["train_3n"] + t["train_n"] + 2 * t["forward_n"],
+    }
+    if DEVICE.type == "cuda":
+        memory = {v: cuda_memory(v, args) for v in (*VARIANTS, "activations")}
+    else:
+        memory = {v: _memory_of(v) for v in (*VARIANTS, "activations")}
+    params = memory["exact"]["params_mb"]
+    budget = 2 * 3 * params + params + memory["activations"]["activations_mb"]
+    out = sys.stdout
+    where = torch.cuda.get_device_name() if DEVICE.type == "cuda" else f"CPU, {args.threads} threads"
+    where += ", bf16 autocast" if BF16 else ", fp32"
+    out.write(f"backbone {args.backbone}, {args.image_size}px, labeled batch {args.batch}, uratio 1, {where}\n")
+    out.write(f"{'step':<11}{'fwd/bwd imgs':>14}{'measured s':>12}{'predicted s':>13}{'ratio':>8}{'peak MB':>10}\n")
+    for v in VARIANTS:
+        fwd, bwd = (k * args.batch for k in PASSES[v])
+        ratio = t[v] / predicted[v]
+        out.write(f"{v:<11}{f'{fwd}/{bwd}':>14}{t[v]:>12.3f}{predicted[v]:>13.3f}{ratio:>8.2f}{memory[v]['peak_mb']:>10.0f}\n")
+    out.write(f"exact / taylor: {t['exact'] / t['taylor']:.2f}x; SSL exact / supervised: {t['exact'] / t['supervised']:.2f}x\n")
+    out.write(
+        f"memory budget (2 nets x weights+grads+momentum + 1 grad copy + activations "
+        f"{memory['activations']['activations_mb']:.0f} MB): {budget:.0f} MB; exact peak {memory['exact']['peak_mb']:.0f} MB\n"
+    )
+
+
+def _memory_of(variant: str) -> dict[str, float]:
+    command = [sys.executable, __file__, "--memory-of", variant] + [a for a in sys.argv[1:]]
+    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
+if __name__ == "__main__":
+    main()
