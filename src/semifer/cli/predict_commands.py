@@ -29,6 +29,7 @@ def predict_command(
     detector: str = typer.Option("haar", "--detector", help="Face detector: haar (bundled), yunet (needs --detector-model), mtcnn."),
     detector_model: Path | None = typer.Option(None, "--detector-model", help="Model file of the detector (YuNet ONNX)."),
     crops: bool = typer.Option(False, "--crops", help="INPUT frames are already aligned face crops: no detection."),
+    margin: float = typer.Option(1.3, "--margin", help="Crop side as a multiple of the detector box (training framing)."),
     detect_every: int = typer.Option(1, "--detect-every", help="Run the detector on every n-th frame; frames between reuse its boxes."),
     smoothing: str = typer.Option("window", "--smoothing", help="Label smoothing: window (paper), sliding or none."),
     window: int = typer.Option(30, "--window", help="Smoothing window in frames."),
@@ -48,7 +49,7 @@ def predict_command(
     source = open_input(input_path, fps=fps)
     recognizer = Recognizer.from_checkpoint(
         checkpoint, device=device, batch_size=batch_size, detector=detector, detector_model=detector_model,
-        smoothing=smoothing, window=window, detect_every=detect_every,
+        smoothing=smoothing, window=window, detect_every=detect_every, margin=margin,
     )  # fmt: skip
     is_images = isinstance(source, ImageListSource) and not Path(input_path).is_dir()
     if is_images:

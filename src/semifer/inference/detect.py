@@ -62,10 +62,15 @@ class HaarDetector:
     """OpenCV's bundled frontal-face Haar cascade; the score is its neighbour count."""
 
     def __init__(self, min_neighbors: int = 5, side: int = DETECT_SIDE) -> None:
+        if not hasattr(cv2, "CascadeClassifier"):
+            raise ConfigError(
+                f"OpenCV {cv2.__version__} has no Haar cascades (5.x dropped them): install opencv-python-headless<5 "
+                "or choose --detector yunet / mtcnn"
+            )
         cascade_path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
         self.cascade = cv2.CascadeClassifier(str(cascade_path))
         if self.cascade.empty():
-            raise ConfigError(f"the Haar cascade {cascade_path} is missing (opencv-python-headless 5 dropped it)")
+            raise ConfigError(f"the Haar cascade {cascade_path} is missing or unreadable")
         self.min_neighbors = min_neighbors
         self.side = side
 
