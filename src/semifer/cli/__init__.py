@@ -23,5 +23,5 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except SemiferError as error:
-        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
         sys.exit(2)
