@@ -75,20 +75,24 @@ def test_align_crops_the_box_centre_and_levels_the_eyes() -> None:
     assert first_eye[1] < second_eye[1]
 
 
-def test_detect_every_reuses_boxes_between_detections() -> None:
+def test_between_full_detections_faces_are_found_near_their_last_box() -> None:
     from semifer.inference.pipeline import locate_faces
     from semifer.inference.track import MainFaceTracker
     from semifer.inference.video_io import Frame
 
-    class CountingDetector:
-        calls = 0
+    haar = build_detector("haar")
+    sizes: list[int] = []
 
+    class Spy:
         def detect(self, image: np.ndarray) -> list[Detection]:
-            CountingDetector.calls += 1
-            return [_detection(10 + CountingDetector.calls, 10, 60)]
+            sizes.append(max(image.shape[:2]))
+            return haar.detect(image)
 
-    frames = [Frame(i, i / 25, np.zeros((120, 160, 3), np.uint8), f"#{i}") for i in range(9)]
-    located = list(locate_faces(frames, CountingDetector(), MainFaceTracker(), margin=1.3, detect_every=4))
-    assert CountingDetector.calls == 3  # frames 0, 4 and 8
-    assert [item.faces[0][1].box[0] for item in located] == [11] * 4 + [12] * 4 + [13]
-    assert all(item.crops[0].shape == (112, 112, 3) for item in located)
+    frames = [Frame(i, i / 25, image, f"#{i}") for i, image in enumerate(face_frames(11))]
+    every_frame = list(locate_faces(frames, haar, MainFaceTracker(), margin=1.3, detect_every=1))
+    sparse = list(locate_faces(frames, Spy(), MainFaceTracker(), margin=1.3, detect_every=5))
+    assert [size == 320 for size in sizes] == [i % 5 == 0 for i in range(11)]  # full frame on 0, 5, 10 only
+    assert max(sizes[1:5]) <= 128  # small windows in between
+    for full, near in zip(every_frame, sparse, strict=True):
+        assert iou(full.faces[0][1].box, near.faces[0][1].box) > 0.7
+        assert near.crops[0].shape == (112, 112, 3)

@@ -30,7 +30,7 @@ def predict_command(
     detector_model: Path | None = typer.Option(None, "--detector-model", help="Model file of the detector (YuNet ONNX)."),
     crops: bool = typer.Option(False, "--crops", help="INPUT frames are already aligned face crops: no detection."),
     margin: float = typer.Option(1.3, "--margin", help="Crop side as a multiple of the detector box (training framing)."),
-    detect_every: int = typer.Option(1, "--detect-every", help="Run the detector on every n-th frame; frames between reuse its boxes."),
+    detect_every: int = typer.Option(10, "--detect-every", help="Scan the whole frame every n-th frame; in between, search near the followed faces."),
     smoothing: str = typer.Option("window", "--smoothing", help="Label smoothing: window (paper), sliding or none."),
     window: int = typer.Option(30, "--window", help="Smoothing window in frames."),
     batch_size: int = typer.Option(32, "--batch-size", help="Face crops per forward pass."),

@@ -150,3 +150,33 @@ def build_detector(name: str = DEFAULT_DETECTOR, model_path: Path | None = None)
     if name not in DETECTORS:
         raise ConfigError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
     return DETECTORS[name](model_path)
+
+
+# Between full-frame detections a tracked face is searched in a window of twice its side,
+# scaled so that the face is about 64 px: the detector then scans a 128-px image instead of
+# the frame, ~10x cheaper for the Haar cascade on 640x360 video.
+NEAR_WINDOW = 2.0
+NEAR_SIDE = 128
+
+
+def detect_near(detector: FaceDetector, image: np.ndarray, box: tuple[float, float, float, float]) -> list[Detection]:
+    """Faces found in a small window around ``box`` (frame coordinates in and out)."""
+    height, width = image.shape[:2]
+    side = NEAR_WINDOW * max(box[2] - box[0], box[3] - box[1])
+    centre_x, centre_y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    left, top = max(0, int(centre_x - side / 2)), max(0, int(centre_y - side / 2))
+    right, bottom = min(width, int(centre_x + side / 2)), min(height, int(centre_y + side / 2))
+    if right - left < 16 or bottom - top < 16:
+        return []
+    scale = NEAR_SIDE / side
+    size = (max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale)))
+    window = cv2.resize(image[top:bottom, left:right], size, interpolation=cv2.INTER_AREA)
+    offset = np.array([left, top], dtype=np.float32)
+    return [
+        Detection(
+            (d.box[0] / scale + left, d.box[1] / scale + top, d.box[2] / scale + left, d.box[3] / scale + top),
+            d.score,
+            None if d.landmarks is None else d.landmarks / scale + offset,
+        )
+        for d in detector.detect(window)
+    ]

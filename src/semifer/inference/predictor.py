@@ -71,7 +71,7 @@ class Recognizer:
         smoothing: str = "window",
         window: int = 30,
         margin: float = DEFAULT_MARGIN,
-        detect_every: int = 1,
+        detect_every: int = 10,
     ) -> None:
         from semifer.data.transforms import eval_transform
 
