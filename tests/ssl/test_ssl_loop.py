@@ -50,7 +50,7 @@ class Killed(Exception):
 
 
 def test_killed_and_resumed_run_matches_uninterrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    full = train_spatial(spatial_config(tmp_path / "a", steps=6, checkpoint_every=3), progress=False, data=spatial_data())
+    full = train_spatial(spatial_config(tmp_path / "a", steps=6, checkpoint_every=3, eval_every=100), progress=False, data=spatial_data())
     real = TeacherStudentTask.train_step
 
     def killed_at_step_4(self: TeacherStudentTask, *args: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -61,8 +61,8 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path: Path, monkeypatc
     with monkeypatch.context() as patch:
         patch.setattr(TeacherStudentTask, "train_step", killed_at_step_4)
         with pytest.raises(Killed):
-            train_spatial(spatial_config(tmp_path / "b", steps=6, checkpoint_every=3), progress=False, data=spatial_data())
-    resumed = train_spatial(spatial_config(tmp_path / "b", steps=6, checkpoint_every=3, resume="true"), progress=False, data=spatial_data())
+            train_spatial(spatial_config(tmp_path / "b", steps=6, checkpoint_every=3, eval_every=100), progress=False, data=spatial_data())
+    resumed = train_spatial(spatial_config(tmp_path / "b", steps=6, checkpoint_every=3, eval_every=100, resume="true"), progress=False, data=spatial_data())
     for name in ("teacher", "student"):
         a = load_file(full / "checkpoints" / "step-00000006" / f"{name}.safetensors")
         b = load_file(resumed / "checkpoints" / "step-00000006" / f"{name}.safetensors")
