@@ -30,6 +30,9 @@ class SourceEntry:
 
 @dataclass
 class DataConfig:
+    """Where the images come from; relative paths are taken under ``root`` when it is set."""
+
+    root: str = ""
     sources: list[SourceEntry] = field(default_factory=list)
     per_class: int = 8000
     classes: list[str] = field(default_factory=lambda: list(ABAW_CLASSES))  # balanced over these

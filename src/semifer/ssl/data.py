@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from semifer.data.base import CorruptImageError, FaceReader
+from semifer.data.base import CorruptImageError, DataFormatError, FaceReader
 from semifer.data.sampling import BalancedStream, ShardedBatches, UniformStream
 from semifer.errors import ConfigError
 from semifer.labels import ABAW_CLASSES, UNLABELED, split_per_class
@@ -105,8 +105,19 @@ def _subset(count: int, fraction: float, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(count, size=keep, replace=False))
 
 
+def under_root(config: DataConfig, path: str) -> str:
+    """``path`` itself, or ``data.root / path`` for a relative path when a root is set."""
+    return str(Path(config.root) / path) if config.root and path and not Path(path).is_absolute() else path
+
+
 def build_data(config: DataConfig, seed: int) -> SpatialData:
     """Open every source, check it, and split it into the labeled and unlabeled pools."""
+    config = replace(
+        config,
+        sources=[replace(entry, path=under_root(config, entry.path)) for entry in config.sources],
+        manifest=under_root(config, config.manifest),
+        validation_root=under_root(config, config.validation_root),
+    )
     if not config.sources:
         raise ConfigError("data.sources is empty: name at least one labeled source")
     for number, entry in enumerate(config.sources):
@@ -122,7 +133,10 @@ def build_data(config: DataConfig, seed: int) -> SpatialData:
     for number, entry in enumerate(config.sources):
         key = f"data.sources[{number}]"
         source = SourceConfig(format=entry.format, path=entry.path, split=entry.split, labeled=entry.use != "unlabeled")
-        reader = open_reader(source)
+        try:
+            reader = open_reader(source)
+        except DataFormatError as error:
+            raise ConfigError(f"{key}: {error}") from None
         if len(reader) == 0:
             raise ConfigError(f"{key}.path holds no images: {entry.path}")
         items = _subset(len(reader), entry.fraction, seed + number)
