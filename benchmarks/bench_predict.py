@@ -113,7 +113,7 @@ def main() -> None:
               f"device {recognizer.device}, torch threads {torch.get_num_threads()}")  # fmt: skip
         print(f"{'video':28} {'detect':>6} {'frames':>6} {'faces':>6} {'decode/s':>9} {'e2e/s':>7} {'model/s':>8} {'e2e/model':>9}")
         for video in videos:
-            for every in args.detect_every or [1]:
+            for every in args.detect_every or [recognizer.detect_every]:
                 recognizer.detect_every = every
                 r = bench(recognizer, video, args.batch_size, args.repeats)
                 ratio = r["end_to_end_fps"] / r["model_only_frame_fps"]
