@@ -29,11 +29,11 @@ def test_opencv_fallback_reads_the_same_frames(face_video: Path) -> None:
 def test_frame_folder_is_in_natural_order(tmp_path: Path) -> None:
     image = face_frames(1)[0]
     for number in (10, 9, 1):
-        cv2.imwrite(str(tmp_path / f"{number}.png"), image)
+        cv2.imwrite(str(tmp_path / f"frame{number}.png"), image)
     source = open_input(tmp_path, fps=10)
     assert isinstance(source, ImageListSource)
     frames = list(source)
-    assert [Path(f.location).name for f in frames] == ["1.png", "9.png", "10.png"]
+    assert [Path(f.location).name for f in frames] == ["frame1.png", "frame9.png", "frame10.png"]
     assert frames[2].timestamp == pytest.approx(0.2)
 
 
@@ -108,3 +108,13 @@ def test_prefetch_stops_its_thread_when_the_consumer_stops() -> None:
     next(stream)
     stream.close()
     assert len(produced) < 10
+
+
+def test_numbered_frame_folder_keeps_frame_numbers_and_gaps(tmp_path: Path) -> None:
+    image = face_frames(1)[0]
+    for number in (1, 2, 5):  # like cropped_aligned: frames 3 and 4 had no face image
+        cv2.imwrite(str(tmp_path / f"{number:05d}.jpg"), image)
+    frames = list(open_input(tmp_path))
+    assert [f.index for f in frames] == [0, 1, 2, 3, 4]
+    assert [f.missing for f in frames] == [False, False, True, True, False]
+    assert frames[4].image is not None and frames[2].image is None

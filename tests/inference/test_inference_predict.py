@@ -156,3 +156,14 @@ def test_user_errors_are_one_line_and_keep_earlier_outputs(kind, checkpoints, fa
     assert stderr.startswith("error: ") and "Traceback" not in stderr
     assert earlier.read_text() == "an earlier complete result\n"
     assert sorted(p.name for p in out.iterdir()) == ["face.csv"]
+
+
+def test_crop_folder_with_gaps_gets_a_row_per_frame_number(checkpoints, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+
+    for number in (1, 2, 3, 6, 7):
+        cv2.imwrite(str(tmp_path / f"{number:05d}.jpg"), cv2.cvtColor(draw_face(112), cv2.COLOR_RGB2BGR))
+    table = Recognizer.from_checkpoint(checkpoints["stage2"], detector="no-such-detector").predict_video(tmp_path, crops=True)
+    assert table["frame"].tolist() == list(range(7))
+    assert table.loc[table["no_face"], "frame"].tolist() == [3, 4]
+    assert not table["unreadable"].any() and table.loc[[3, 4], "interpolated"].all()

@@ -89,7 +89,7 @@ def locate_faces(
     faces: list[tuple[int, Detection]] = []
     for frame in frames:
         if frame.image is None:
-            yield FrameFaces(frame.index, frame.timestamp, frame.location, False, [], [])
+            yield FrameFaces(frame.index, frame.timestamp, frame.location, frame.missing, [], [])
             continue
         if detector is None:
             height, width = frame.image.shape[:2]

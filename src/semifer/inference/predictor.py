@@ -81,12 +81,19 @@ class Recognizer:
         self.temporal = temporal.to(self.device).eval().requires_grad_(False) if temporal is not None else None
         self.temporal_description = temporal_description or {}
         self.batch_size = batch_size
-        self.detector = build_detector(detector, detector_model) if isinstance(detector, str) else detector
+        self._detector, self._detector_model = detector, detector_model
         self.smoothing = smoothing
         self.window = window
         self.margin = margin
         self.detect_every = max(1, detect_every)
         self.transform = eval_transform(spec)  # type: ignore[arg-type]
+
+    @property
+    def detector(self) -> FaceDetector:
+        """The face detector, built on first use: ``crops`` inputs never need one."""
+        if isinstance(self._detector, str):
+            self._detector = build_detector(self._detector, self._detector_model)
+        return self._detector
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **options: object) -> "Recognizer":

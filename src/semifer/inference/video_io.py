@@ -33,12 +33,17 @@ T = TypeVar("T")
 
 @dataclass
 class Frame:
-    """One decoded frame; ``image`` is RGB uint8 ``(H, W, 3)`` or ``None`` when unreadable."""
+    """One decoded frame; ``image`` is RGB uint8 ``(H, W, 3)`` or ``None`` when unreadable.
+
+    ``missing`` marks a gap in a numbered frame folder: Aff-Wild2's ``cropped_aligned`` has
+    no image for a frame without a face, and the frame still needs its row and label.
+    """
 
     index: int
     timestamp: float
     image: np.ndarray | None
     location: str
+    missing: bool = False
 
 
 class FrameSource(Protocol):
@@ -67,12 +72,27 @@ class ImageListSource:
         return len(self.paths)
 
     def __iter__(self) -> Iterator[Frame]:
-        for index, path in enumerate(self.paths):
+        for index, path in self._numbered():
+            timestamp = index / self.fps if self.fps > 0 else math.nan
+            if path is None:
+                yield Frame(index, timestamp, None, f"{self.name}/{index + 1:05d} (no image)", missing=True)
+                continue
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
                 LOGGER.warning("%s: unreadable image, flagged and skipped", path)
             rgb = None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-            yield Frame(index, index / self.fps if self.fps > 0 else math.nan, rgb, str(path))
+            yield Frame(index, timestamp, rgb, str(path))
+
+    def _numbered(self) -> Iterator[tuple[int, Path | None]]:
+        """``(frame index, path)``; frames named by number (``00001.jpg`` = frame 0) keep their
+        number and the gaps between them come out as ``None``."""
+        numbers = [int(p.stem) if p.stem.isdigit() else None for p in self.paths]
+        if len(self.paths) < 2 or None in numbers or min(numbers) < 1:  # type: ignore[type-var]
+            yield from enumerate(self.paths)
+            return
+        by_number = dict(zip(numbers, self.paths, strict=True))
+        for number in range(1, max(by_number) + 1):  # type: ignore[arg-type]
+            yield number - 1, by_number.get(number)
 
 
 class PyAVSource:
