@@ -167,3 +167,16 @@ def test_crop_folder_with_gaps_gets_a_row_per_frame_number(checkpoints, tmp_path
     assert table["frame"].tolist() == list(range(7))
     assert table.loc[table["no_face"], "frame"].tolist() == [3, 4]
     assert not table["unreadable"].any() and table.loc[[3, 4], "interpolated"].all()
+
+
+def test_predict_on_a_glob_of_images(checkpoints, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "face.jpg"), cv2.cvtColor(face_frames(1)[0], cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(tmp_path / "empty.jpg"), cv2.cvtColor(face_frames(1, no_face=(0,))[0], cv2.COLOR_RGB2BGR))
+    args = ["predict", str(checkpoints["stage1"]), str(tmp_path / "*.jpg"), "--out", str(tmp_path / "out")]
+    assert run_cli(args, monkeypatch, capsys)[0] == 0
+    table = pd.read_csv(tmp_path / "out" / "images.csv")
+    assert list(table.columns) == COLUMNS
+    assert dict(zip(table["file"].map(lambda p: Path(p).name), table["no_face"], strict=True)) == {"empty.jpg": True, "face.jpg": False}
+    assert not (tmp_path / "out" / "images.abaw.txt").exists()

@@ -59,7 +59,9 @@ def predict_command(
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task(f"predict {source.name}", total=_progress_total(source))
             table = recognizer.predict_video(source, all_faces=all_faces, crops=crops, on_frame=lambda _: progress.advance(task))
-    written = [write_table(table, out / f"{source.name}.{fmt}", fmt), write_abaw_labels(table, out / f"{source.name}.abaw.txt", source.name)]
+    written = [write_table(table, out / f"{source.name}.{fmt}", fmt)]
+    if not is_images:
+        written.append(write_abaw_labels(table, out / f"{source.name}.abaw.txt", source.name))
     frames = int(table["frame"].nunique())
     faceless = int((table.groupby("frame")["no_face"].all() | table.groupby("frame")["unreadable"].all()).sum())
     if not is_images and annotated_video:

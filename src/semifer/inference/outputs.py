@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from semifer.checkpoint import atomic_write_text
 from semifer.errors import ConfigError
-from semifer.labels import ABAW_CLASSES
+from semifer.inference.submission import write_submission
 
 FORMATS = ("csv", "parquet")
 
@@ -53,9 +52,4 @@ def main_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 def write_abaw_labels(table: pd.DataFrame, path: Path, video: str) -> Path:
     """The ABAW submission lines of one video: ``<video>/00001.jpg,<label>`` for every frame."""
-    rows = main_rows(table)
-    labels = np.asarray(rows["label"], dtype=np.int64)
-    lines = [f"image_location,{','.join(ABAW_CLASSES)}"]
-    lines += [f"{video}/{frame + 1:05d}.jpg,{label}" for frame, label in zip(rows["frame"], labels, strict=True)]
-    atomic_write_text(path, "\n".join(lines) + "\n")
-    return path
+    return write_submission(path, {video: main_rows(table)["label"].to_numpy(dtype=np.int64)})
