@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +129,22 @@ def test_manifest_counts_match_its_columns(tiny_manifest: dict[str, Any], source
     counts = tiny_manifest["counts"][source]
     assert counts["items"] == len(columns["keys"]) == len(set(columns["keys"]))
     assert counts["labeled"] == sum(label != UNLABELED for label in columns["labels"])
+
+
+def test_output_does_not_depend_on_the_process_hash_seed() -> None:
+    script = (
+        "import hashlib, numpy as np\n"
+        "from semifer.data.synth.aus import expression_aus\n"
+        "from semifer.labels import OTHER\n"
+        "rng = np.random.default_rng(0)\n"
+        "aus = [expression_aus(c, 0.8, rng) for c in list(range(8)) * 20 + [OTHER] * 50]\n"
+        "print(hashlib.sha256(np.stack(aus).tobytes()).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1

@@ -82,8 +82,8 @@ def expression_aus(cls: int, intensity: float, rng: np.random.Generator) -> np.n
     if cls == NEUTRAL:
         return aus
     names = _other_combination(rng) if cls == OTHER else PROTOTYPES[cls]
-    for name in names:
-        aus[AU_INDEX[name]] = intensity * rng.uniform(0.7, 1.1)
+    for index in sorted(AU_INDEX[name] for name in names):  # not set order: it changes per process
+        aus[index] = intensity * rng.uniform(0.7, 1.1)
     return np.clip(aus, 0.0, 1.0)
 
 

@@ -61,7 +61,9 @@ def _run(function: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: int
     if workers <= 1 or len(jobs) <= 1:
         yield from (function(*job) for job in jobs)
         return
-    with get_context("fork").Pool(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
+    # spawn, not fork: a forked child inherits OpenCV's thread pool in whatever state the parent
+    # left it, and then can deadlock on its first parallel call.
+    with get_context("spawn").Pool(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
         yield from pool.imap(_Call(function), jobs)
 
 
@@ -144,9 +146,15 @@ def generate(out: Path, scale: str = "demo", seed: int = 0, workers: int | None 
     out.mkdir(parents=True, exist_ok=True)
     workers = workers or min(8, os.cpu_count() or 1)
     manifest = Manifest(seed=seed, scale=scale)
-    for step in (_write_videos, _write_affectnet, _write_expw, _write_ms1mv2):
-        logger.info("synth: %s", step.__name__.removeprefix("_write_"))
-        step(out, SCALES[scale], seed, manifest, workers)
-    write_contact_sheet(out / "contact_sheet.png", seed)
+    # One OpenCV thread per process, as in the workers: the pool already uses every core.
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        for step in (_write_videos, _write_affectnet, _write_expw, _write_ms1mv2):
+            logger.info("synth: %s", step.__name__.removeprefix("_write_"))
+            step(out, SCALES[scale], seed, manifest, workers)
+        write_contact_sheet(out / "contact_sheet.png", seed)
+    finally:
+        cv2.setNumThreads(threads)
     manifest.write(out / "manifest.json")
     return manifest

@@ -7,6 +7,7 @@ output does not depend on how many workers share the chunks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -74,12 +75,24 @@ def _noisy(cls: int, rng: np.random.Generator, rate: float) -> int:
     return int(rng.choice([c for c in range(NUM_CLASSES) if c not in (cls, OTHER)]))
 
 
+@lru_cache(maxsize=64)
+def _blend_mask(side: int) -> np.ndarray:
+    """Soft head-shaped alpha: the rendered crop's own lighting and noise must not leave a
+    visible square in the scene (a seam a network could key on)."""
+    mask = np.zeros((side, side), dtype=np.float32)
+    cv2.ellipse(mask, (side // 2, int(side * 0.55)), (int(side * 0.4), int(side * 0.52)), 0, 0, 360, 1.0, -1)
+    return cv2.GaussianBlur(mask, (0, 0), max(1.0, side / 16))[..., None]
+
+
 def _paste_face(scene: np.ndarray, box: Box, who: Identity, aus: np.ndarray, level: float, rng: np.random.Generator) -> None:
-    """Render a face whose background is the scene behind ``box``, and put it there."""
-    behind = cv2.resize(scene[box.top : box.bottom, box.left : box.right], (CANVAS, CANVAS), interpolation=cv2.INTER_LINEAR)
+    """Render a face over the scene behind ``box`` and blend it in."""
+    region = scene[box.top : box.bottom, box.left : box.right]
+    behind = cv2.resize(region, (CANVAS, CANVAS), interpolation=cv2.INTER_LINEAR)
     face = render(who, aus, behind, sample_nuisance(rng, level, CANVAS), rng)
     interpolation = cv2.INTER_AREA if box.width < IMAGE_SIZE else cv2.INTER_LINEAR
-    scene[box.top : box.bottom, box.left : box.right] = cv2.resize(face, (box.width, box.height), interpolation=interpolation)
+    face = cv2.resize(face, (box.width, box.height), interpolation=interpolation).astype(np.float32)
+    alpha = _blend_mask(box.width)
+    region[:] = np.rint(face * alpha + region.astype(np.float32) * (1 - alpha)).astype(np.uint8)
 
 
 def make_affectnet(chunk: int, first: int, count: int, seed: int, validation_share: float) -> list[AffectNetImage]:
