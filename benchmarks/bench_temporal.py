@@ -18,11 +18,10 @@ import numpy as np
 import torch
 
 from semifer.data.affwild2 import AffWild2Videos, AffWild2Writer
-from semifer.models.backbone import FrameModelSpec, create_backbone, frame_features
-from semifer.data.transforms import eval_transform
+from semifer.models.backbone import FrameModelSpec, create_backbone
 from semifer.models.temporal import EncoderConfig, TemporalEncoder
 from semifer.smoothing import window_vote
-from semifer.temporal.extraction import extract_videos
+from semifer.temporal.extraction import extract_videos, frame_pipeline
 from semifer.temporal.inference import video_logits
 from semifer.temporal.trainer import masked_cross_entropy
 
@@ -45,10 +44,9 @@ def face_like_jpeg(rng: np.random.Generator, side: int) -> bytes:
 
 def bench_extraction(backbone: str, image_size: int, videos: int, frames: int, batch_size: int, workers: int, device: str = "cpu") -> None:
     rng = np.random.default_rng(0)
-    target = torch.device(device)
-    model = create_backbone(backbone, 8).eval().requires_grad_(False).to(target)
+    model = create_backbone(backbone, 8)
     spec = FrameModelSpec.for_model(model, backbone, image_size, round(image_size * 256 / 224))
-    transform = eval_transform(spec)
+    transform, encode = frame_pipeline(model, spec, torch.device(device))
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "data"
         writer = AffWild2Writer(root)
@@ -56,11 +54,6 @@ def bench_extraction(backbone: str, image_size: int, videos: int, frames: int, b
             images = [face_like_jpeg(rng, spec.resize_size) for _ in range(frames)]
             writer.write_video("validation", f"v{index}", [0] * frames, images)
         listed = list(AffWild2Videos(root, "validation"))
-
-        @torch.inference_mode()
-        def encode(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            features = frame_features(model, images.to(target, non_blocking=True))
-            return features, model.get_classifier()(features)
 
         total = videos * frames
         batches = [
@@ -155,8 +148,8 @@ def main() -> None:
         bench_extraction("resnet50", 112, 2, 128 // scale, 32, args.workers)
     else:
         bench_temporal("paper", 2048, paper, 64, 50, 50_000, args.device)
-        bench_extraction("resnet50", 224, 8, 512 // scale, 256, args.workers, args.device)
-        bench_extraction("resnet50", 112, 8, 512 // scale, 256, args.workers, args.device)
+        bench_extraction("resnet50", 224, 8, 1024 // scale, 256, args.workers, args.device)
+        bench_extraction("resnet50", 112, 8, 1024 // scale, 256, args.workers, args.device)
 
 
 if __name__ == "__main__":
