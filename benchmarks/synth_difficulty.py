@@ -83,12 +83,16 @@ def main(root: Path) -> None:
     truth = np.concatenate([true_labels(manifest, reader) for reader in all_readers])
     x_val, y_val = features(validation), validation.labels
     annotated = y_val >= 0
-    print(f"features: {len(x)} training faces, {int(annotated.sum())} annotated validation frames ({time.perf_counter() - started:.0f} s)")
+    print(
+        f"features: {len(x)} training faces, {int(annotated.sum())} annotated validation frames ({time.perf_counter() - started:.0f} s)"
+    )
 
     scaler, model = fit(x[written >= 0], written[written >= 0])
     probabilities = model.predict_proba(scaler.transform(x_val))
     supervised = macro_f1(y_val[annotated], model.classes_[probabilities.argmax(1)][annotated])
-    temporal = macro_f1(y_val[annotated], model.classes_[smoothed(probabilities, validation).argmax(1)][annotated])
+    temporal = macro_f1(
+        y_val[annotated], model.classes_[smoothed(probabilities, validation).argmax(1)][annotated]
+    )
     scaler, model = fit(x, truth)
     oracle = macro_f1(y_val[annotated], model.predict(scaler.transform(x_val))[annotated])
 
@@ -98,7 +102,9 @@ def main(root: Path) -> None:
     au_train = np.array([aus[train_frames.key(i)] for i in range(len(train_frames))])
     au_val = np.array([aus[validation.key(i)] for i in range(len(validation))])
     known = train_frames.labels >= 0
-    au_model = LogisticRegression(max_iter=500, class_weight="balanced").fit(au_train[known], train_frames.labels[known])
+    au_model = LogisticRegression(max_iter=500, class_weight="balanced").fit(
+        au_train[known], train_frames.labels[known]
+    )
     au_probe = macro_f1(y_val[annotated], au_model.predict(au_val)[annotated])
 
     print(f"1. HOG + logistic regression, labeled data only:        macro F1 {supervised:.3f}")

@@ -45,7 +45,9 @@ def _readers(root: Path) -> list[FaceReader]:
     ]
 
 
-def test_same_seed_gives_identical_files_whatever_the_worker_count(tiny: Path, tmp_path: Path) -> None:
+def test_same_seed_gives_identical_files_whatever_the_worker_count(
+    tiny: Path, tmp_path: Path
+) -> None:
     again = tmp_path / "again"
     generate(again, scale="tiny", seed=0, workers=2)
     assert _digests(again) == _digests(tiny)
@@ -57,7 +59,9 @@ def test_another_seed_gives_other_data(tiny: Path, tmp_path: Path) -> None:
     assert (other / "manifest.json").read_bytes() != (tiny / "manifest.json").read_bytes()
 
 
-def test_every_format_reads_back_with_the_manifest_counts(tiny: Path, tiny_manifest: dict[str, Any]) -> None:
+def test_every_format_reads_back_with_the_manifest_counts(
+    tiny: Path, tiny_manifest: dict[str, Any]
+) -> None:
     sources = tiny_manifest["sources"]
     readers = _readers(tiny)
     frames = sum(len(reader) for reader in readers[:2])
@@ -71,7 +75,9 @@ def test_every_format_reads_back_with_the_manifest_counts(tiny: Path, tiny_manif
         assert face.ndim == 3 and face.shape[2] == 3 and min(face.shape[:2]) >= 40
 
 
-def test_manifest_covers_every_item_and_agrees_with_the_written_labels(tiny: Path, tiny_manifest: dict[str, Any]) -> None:
+def test_manifest_covers_every_item_and_agrees_with_the_written_labels(
+    tiny: Path, tiny_manifest: dict[str, Any]
+) -> None:
     for reader in _readers(tiny):
         truth = true_labels(tiny / "manifest.json", reader)
         assert truth.shape == (len(reader),)
@@ -92,13 +98,19 @@ def test_unlabeled_sources_keep_their_truth(tiny: Path) -> None:
     assert (true_labels(tiny / "manifest.json", affectnet)[unlabeled] >= 0).all()
 
 
-def test_videos_have_the_quirks_of_real_aff_wild2(tiny: Path, tiny_manifest: dict[str, Any]) -> None:
+def test_videos_have_the_quirks_of_real_aff_wild2(
+    tiny: Path, tiny_manifest: dict[str, Any]
+) -> None:
     videos = AffWild2Videos(tiny / "aff-wild2", "train")
     assert len(videos) == 3 and len(AffWild2Videos(tiny / "aff-wild2", "validation")) == 2
     columns = tiny_manifest["sources"]["affwild2"]
     assert not all(columns["has_image"]), "no frame without a face image"
     for video in videos:
-        annotation = (tiny / "aff-wild2" / "annotations" / "Train_Set" / f"{video.name}.txt").read_text().splitlines()
+        annotation = (
+            (tiny / "aff-wild2" / "annotations" / "Train_Set" / f"{video.name}.txt")
+            .read_text()
+            .splitlines()
+        )
         assert len(annotation) - 1 in (len(video.labels), len(video.labels) + 1)
         assert video.frame_paths[-1] is not None
 
@@ -113,7 +125,9 @@ def test_contact_sheet_has_the_documented_size(tiny: Path) -> None:
 
 def test_cli_writes_a_data_set_and_refuses_bad_input(tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["synth", str(tmp_path / "cli"), "--scale", "tiny", "--seed", "2", "--workers", "1"])
+    result = runner.invoke(
+        app, ["synth", str(tmp_path / "cli"), "--scale", "tiny", "--seed", "2", "--workers", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cli" / "manifest.json").is_file() and "ms1mv2" in result.output
     again = runner.invoke(app, ["synth", str(tmp_path / "cli"), "--scale", "tiny"])
@@ -142,8 +156,11 @@ def test_output_does_not_depend_on_the_process_hash_seed() -> None:
     )
     digests = {
         subprocess.run(
-            [sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True, text=True, check=True,
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout  # fmt: skip
         for seed in ("1", "2")
     }

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semifer.data.synth.aus import AU_INDEX, NEUTRAL, PROTOTYPES, active_set, expression_aus, matching_prototypes
+from semifer.data.synth.aus import (
+    AU_INDEX,
+    NEUTRAL,
+    PROTOTYPES,
+    active_set,
+    expression_aus,
+    matching_prototypes,
+)
 from semifer.data.synth.episodes import LABEL_THRESHOLD, plan_video
 from semifer.data.synth.faces import CANVAS, IMAGE_SIZE, render
 from semifer.data.synth.identity import sample_identity
@@ -33,21 +40,32 @@ def test_video_labels_have_the_real_imbalance() -> None:
     classes = np.concatenate([plan_video(400, rng, 0.5).classes for _ in range(150)])
     share = np.bincount(classes, minlength=NUM_CLASSES) / len(classes)
     name = {cls: share[ABAW_CLASSES.index(cls)] for cls in ABAW_CLASSES}
-    assert min(name["Neutral"], name["Other"]) > max(name[c] for c in ("Anger", "Disgust", "Fear", "Surprise"))
+    assert min(name["Neutral"], name["Other"]) > max(
+        name[c] for c in ("Anger", "Disgust", "Fear", "Surprise")
+    )
     assert max(name["Fear"], name["Disgust"]) < 0.06 < name["Happiness"]
     assert (share > 0).all()
 
 
 def test_episodes_ramp_up_and_down_and_carry_their_label() -> None:
-    timeline = plan_video(600, np.random.default_rng(3), 0.0, forced=(ABAW_CLASSES.index("Happiness"),))
+    timeline = plan_video(
+        600, np.random.default_rng(3), 0.0, forced=(ABAW_CLASSES.index("Happiness"),)
+    )
     expressive = timeline.classes != NEUTRAL
     assert expressive.any()
     assert (timeline.envelope[expressive] >= LABEL_THRESHOLD).all()
     starts = np.flatnonzero(np.diff(expressive.astype(int)) == 1) + 1
     # onset: the expression grows over several frames instead of switching on
-    assert all(timeline.envelope[start] < timeline.envelope[start + 3] for start in starts if start + 3 < 600)
+    assert all(
+        timeline.envelope[start] < timeline.envelope[start + 3]
+        for start in starts
+        if start + 3 < 600
+    )
     happy = timeline.classes == ABAW_CLASSES.index("Happiness")
-    assert timeline.aus[happy, AU_INDEX["AU12"]].mean() > timeline.aus[~expressive, AU_INDEX["AU12"]].mean() + 0.1
+    assert (
+        timeline.aus[happy, AU_INDEX["AU12"]].mean()
+        > timeline.aus[~expressive, AU_INDEX["AU12"]].mean() + 0.1
+    )
 
 
 def test_forced_rare_classes_reach_every_split() -> None:
@@ -68,8 +86,16 @@ def test_render_is_deterministic_and_expressions_change_the_image() -> None:
     background = sample_background(np.random.default_rng(6), CANVAS)
     neutral = render(who, np.zeros(12), background, Nuisance(), np.random.default_rng(0))
     again = render(who, np.zeros(12), background, Nuisance(), np.random.default_rng(0))
-    happy = render(who, expression_aus(ABAW_CLASSES.index("Happiness"), 1.0, np.random.default_rng(0)), background, Nuisance(), np.random.default_rng(0))
+    happy = render(
+        who,
+        expression_aus(ABAW_CLASSES.index("Happiness"), 1.0, np.random.default_rng(0)),
+        background,
+        Nuisance(),
+        np.random.default_rng(0),
+    )
     assert neutral.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) and neutral.dtype == np.uint8
     assert np.array_equal(neutral, again)
     changed = np.abs(happy.astype(int) - neutral.astype(int)).max(axis=2) > 30
-    assert 30 < changed.sum() < IMAGE_SIZE * IMAGE_SIZE // 4, "an expression should move features, not the whole face"
+    assert 30 < changed.sum() < IMAGE_SIZE * IMAGE_SIZE // 4, (
+        "an expression should move features, not the whole face"
+    )

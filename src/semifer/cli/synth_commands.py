@@ -34,4 +34,6 @@ def synth(
         table.add_row(source, str(counts["items"]), str(counts["images"]), str(counts["labeled"]))
     console = Console()
     console.print(table)
-    console.print(f"manifest: {out / 'manifest.json'}  contact sheet: {out / 'contact_sheet.png'}  ({time.perf_counter() - started:.1f} s)")
+    console.print(
+        f"manifest: {out / 'manifest.json'}  contact sheet: {out / 'contact_sheet.png'}  ({time.perf_counter() - started:.1f} s)"
+    )

@@ -54,7 +54,9 @@ def contact_sheet(seed: int) -> np.ndarray:
             who, background = people[person]
             aus = expression_aus(cls, intensity, rng)
             x = _LEFT + column * IMAGE_SIZE
-            sheet[y : y + IMAGE_SIZE, x : x + IMAGE_SIZE] = render(who, aus, background, Nuisance(), rng)
+            sheet[y : y + IMAGE_SIZE, x : x + IMAGE_SIZE] = render(
+                who, aus, background, Nuisance(), rng
+            )
             _text(sheet, _caption(aus), (x + 3, y + IMAGE_SIZE + 11), 0.3)
     return sheet
 

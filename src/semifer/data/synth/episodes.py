@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semifer.data.synth.aus import NEUTRAL, NUM_AUS, background_aus, expression_aus, sample_intensity
+from semifer.data.synth.aus import (
+    NEUTRAL,
+    NUM_AUS,
+    background_aus,
+    expression_aus,
+    sample_intensity,
+)
 from semifer.labels import NUM_CLASSES, UNLABELED
 
 # Share of annotated frames per ABAW class in the real Aff-Wild2 EXPR training set (rounded):
@@ -36,7 +42,9 @@ def smooth_walk(rng: np.random.Generator, length: int, scale: float, width: int)
     """Slowly varying zero-mean signal with standard deviation about ``scale``."""
     noise = rng.normal(0.0, 1.0, length + 2 * width)
     kernel = np.hanning(2 * width + 1)
-    smooth = np.convolve(noise, kernel / np.sqrt((kernel**2).sum()), mode="same")[width : width + length]
+    smooth = np.convolve(noise, kernel / np.sqrt((kernel**2).sum()), mode="same")[
+        width : width + length
+    ]
     return scale * smooth
 
 
@@ -52,7 +60,9 @@ def _envelope(length: int, rng: np.random.Generator) -> np.ndarray:
     return env
 
 
-def _segment_classes(count: int, rng: np.random.Generator, bias: np.ndarray, forced: Sequence[int]) -> list[int]:
+def _segment_classes(
+    count: int, rng: np.random.Generator, bias: np.ndarray, forced: Sequence[int]
+) -> list[int]:
     """Class of each segment; ``forced`` classes take one segment each while segments last."""
     classes = [int(c) for c in rng.choice(NUM_CLASSES, size=count, p=bias)]
     slots = rng.permutation(count)
@@ -61,7 +71,9 @@ def _segment_classes(count: int, rng: np.random.Generator, bias: np.ndarray, for
     return classes
 
 
-def plan_video(length: int, rng: np.random.Generator, weak_share: float, forced: Sequence[int] = ()) -> Timeline:
+def plan_video(
+    length: int, rng: np.random.Generator, weak_share: float, forced: Sequence[int] = ()
+) -> Timeline:
     """Episodes of one video of ``length`` frames, with a per-video taste for some classes.
 
     Each video draws its own class preferences (real videos are dominated by one or two

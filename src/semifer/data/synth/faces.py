@@ -56,17 +56,63 @@ def _hair_cap(who: Identity, at: Layout) -> np.ndarray:
 
 def _draw_head(canvas: np.ndarray, who: Identity, at: Layout, drop: float) -> None:
     a, b = at.half_width, at.half_height
-    cv2.ellipse(canvas, (round(at.cx), CANVAS + 24), (round(2.0 * a), round(0.75 * b)), 0, 0, 360, who.clothing, -1, cv2.LINE_AA)
-    fill(canvas, np.array([[at.cx - 0.42 * a, at.cy + 0.4 * b], [at.cx + 0.42 * a, at.cy + 0.4 * b], [at.cx + 0.46 * a, CANVAS], [at.cx - 0.46 * a, CANVAS]]), shade(who.skin, 0.82))
+    cv2.ellipse(
+        canvas,
+        (round(at.cx), CANVAS + 24),
+        (round(2.0 * a), round(0.75 * b)),
+        0,
+        0,
+        360,
+        who.clothing,
+        -1,
+        cv2.LINE_AA,
+    )
+    fill(
+        canvas,
+        np.array(
+            [
+                [at.cx - 0.42 * a, at.cy + 0.4 * b],
+                [at.cx + 0.42 * a, at.cy + 0.4 * b],
+                [at.cx + 0.46 * a, CANVAS],
+                [at.cx - 0.46 * a, CANVAS],
+            ]
+        ),
+        shade(who.skin, 0.82),
+    )
     if who.hair_style == "long":
         t = np.linspace(np.pi, 2 * np.pi, 30)
         back = np.stack([at.cx + 1.16 * a * np.cos(t), at.cy + 1.1 * b * np.sin(t)], axis=1)
-        fill(canvas, np.concatenate([back, [[at.cx + 1.2 * a, at.cy + 1.0 * b], [at.cx - 1.2 * a, at.cy + 1.0 * b]]]), shade(who.hair, 0.85))
+        fill(
+            canvas,
+            np.concatenate(
+                [back, [[at.cx + 1.2 * a, at.cy + 1.0 * b], [at.cx - 1.2 * a, at.cy + 1.0 * b]]]
+            ),
+            shade(who.hair, 0.85),
+        )
     for sign in (-1.0, 1.0):
         ear = (round((at.cx + sign * 0.97 * a) * 16), round((at.cy - 0.02 * b) * 16))
-        cv2.ellipse(canvas, ear, (round(0.15 * a * 16), round(0.27 * a * 16)), 0, 0, 360, shade(who.skin, 0.9), -1, cv2.LINE_AA, 4)
+        cv2.ellipse(
+            canvas,
+            ear,
+            (round(0.15 * a * 16), round(0.27 * a * 16)),
+            0,
+            0,
+            360,
+            shade(who.skin, 0.9),
+            -1,
+            cv2.LINE_AA,
+            4,
+        )
         if who.earrings:
-            cv2.circle(canvas, (ear[0], ear[1] + round(0.3 * a * 16)), round(0.05 * a * 16), (212, 180, 60), -1, cv2.LINE_AA, 4)
+            cv2.circle(
+                canvas,
+                (ear[0], ear[1] + round(0.3 * a * 16)),
+                round(0.05 * a * 16),
+                (212, 180, 60),
+                -1,
+                cv2.LINE_AA,
+                4,
+            )
     outline = _outline(who, at, drop)
     fill(canvas, outline, who.skin)
     if who.beard:
@@ -81,10 +127,42 @@ def _draw_glasses(canvas: np.ndarray, who: Identity, at: Layout) -> None:
     frame = (30, 30, 34)
     for sign in (-1.0, 1.0):
         ex = at.cx + sign * who.eye_spacing * a
-        cv2.ellipse(canvas, (round(ex * 16), round(ey * 16)), (round(radius * 16), round(0.8 * radius * 16)), 0, 0, 360, frame, 3, cv2.LINE_AA, 4)
-        line(canvas, np.array([[ex + sign * radius, ey - 0.2 * radius], [at.cx + sign * 0.98 * a, ey - 0.25 * radius]]), frame, 3)
+        cv2.ellipse(
+            canvas,
+            (round(ex * 16), round(ey * 16)),
+            (round(radius * 16), round(0.8 * radius * 16)),
+            0,
+            0,
+            360,
+            frame,
+            3,
+            cv2.LINE_AA,
+            4,
+        )
+        line(
+            canvas,
+            np.array(
+                [
+                    [ex + sign * radius, ey - 0.2 * radius],
+                    [at.cx + sign * 0.98 * a, ey - 0.25 * radius],
+                ]
+            ),
+            frame,
+            3,
+        )
     inner = who.eye_spacing * a - radius
-    line(canvas, np.array([[at.cx - inner, ey - 0.2 * radius], [at.cx, ey - 0.35 * radius], [at.cx + inner, ey - 0.2 * radius]]), frame, 3)
+    line(
+        canvas,
+        np.array(
+            [
+                [at.cx - inner, ey - 0.2 * radius],
+                [at.cx, ey - 0.35 * radius],
+                [at.cx + inner, ey - 0.2 * radius],
+            ]
+        ),
+        frame,
+        3,
+    )
 
 
 def draw_face(canvas: np.ndarray, who: Identity, aus: np.ndarray) -> None:
@@ -119,14 +197,18 @@ def render(
         draw_occluder(canvas, nuisance.occluder)
     matrix = cv2.getRotationMatrix2D(_CENTRE, nuisance.roll, nuisance.scale)
     matrix[:, 2] += np.asarray(nuisance.shift) * (CANVAS / IMAGE_SIZE)
-    canvas = cv2.warpAffine(canvas, matrix, (CANVAS, CANVAS), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    canvas = cv2.warpAffine(
+        canvas, matrix, (CANVAS, CANVAS), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
     image = cv2.resize(canvas, (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA)
     return apply_photometric(image, nuisance, rng)
 
 
 def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
     """RGB uint8 image -> JPEG bytes at ``quality`` (the quality itself is a nuisance)."""
-    ok, buffer = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    ok, buffer = cv2.imencode(
+        ".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+    )
     if not ok:
         raise RuntimeError("OpenCV could not encode a JPEG")
     return buffer.tobytes()

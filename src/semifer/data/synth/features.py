@@ -67,9 +67,16 @@ def draw_brows(canvas: np.ndarray, who: Identity, at: Layout, aus: np.ndarray) -
     color = shade(who.hair, 0.8)
     for sign in (-1.0, 1.0):
         ex = at.cx + sign * who.eye_spacing * a
-        inner = np.array([ex - sign * (0.95 - 0.45 * au4) * w, base_y - 0.9 * w * au1 + 0.6 * w * au4 + 0.25 * w * au9])
+        inner = np.array(
+            [
+                ex - sign * (0.95 - 0.45 * au4) * w,
+                base_y - 0.9 * w * au1 + 0.6 * w * au4 + 0.25 * w * au9,
+            ]
+        )
         outer = np.array([ex + sign * 1.2 * w, base_y + 0.25 * w - 0.7 * w * au2 + 0.2 * w * au4])
-        middle = (inner + outer) / 2 + np.array([0.0, -(0.25 + 0.35 * who.brow_arch) * w + 0.45 * w * au4 - 0.3 * w * au2])
+        middle = (inner + outer) / 2 + np.array(
+            [0.0, -(0.25 + 0.35 * who.brow_arch) * w + 0.45 * w * au4 - 0.3 * w * au2]
+        )
         curve = bezier(inner, middle, outer, 12)
         line(canvas, curve[:8], color, 0.38 * w * who.brow_thickness + 1)
         line(canvas, curve[6:], color, 0.26 * w * who.brow_thickness + 1)
@@ -77,7 +84,12 @@ def draw_brows(canvas: np.ndarray, who: Identity, at: Layout, aus: np.ndarray) -
     if au4 > 0.05:  # vertical furrows between the brows
         for dx in (-0.22, 0.22):
             x = at.cx + dx * w
-            line(canvas, np.array([[x, base_y - 0.1 * w], [x - np.sign(dx) * 0.1 * w, base_y + 0.8 * w]]), shade(skin, 1 - 0.5 * au4), 2)
+            line(
+                canvas,
+                np.array([[x, base_y - 0.1 * w], [x - np.sign(dx) * 0.1 * w, base_y + 0.8 * w]]),
+                shade(skin, 1 - 0.5 * au4),
+                2,
+            )
     for au, xs in ((au1, (-0.5, 0.5)), (au2, (-1.6, -0.7, 0.7, 1.6))):
         if au > 0.05:  # horizontal forehead lines: centre for AU1, sides for AU2
             for row in range(2):
@@ -103,13 +115,52 @@ def draw_eyes(canvas: np.ndarray, who: Identity, at: Layout, aus: np.ndarray) ->
         top = np.stack([ex + xs, ey - upper * bulge**0.7], axis=1)
         bottom = np.stack([ex + xs, ey + lower * bulge], axis=1)
         fill(canvas, np.concatenate([top, bottom[::-1]]), (242, 238, 232))
-        cv2.circle(canvas, (round(ex * 16), round((ey + 0.05 * w) * 16)), round(radius * 16), who.iris, -1, _AA, SHIFT)
-        cv2.circle(canvas, (round(ex * 16), round((ey + 0.05 * w) * 16)), round(radius * 0.45 * 16), (16, 12, 12), -1, _AA, SHIFT)
-        cv2.circle(canvas, (round((ex + 0.2 * radius) * 16), round((ey - 0.25 * radius) * 16)), round(radius * 0.18 * 16), (250, 250, 250), -1, _AA, SHIFT)
+        cv2.circle(
+            canvas,
+            (round(ex * 16), round((ey + 0.05 * w) * 16)),
+            round(radius * 16),
+            who.iris,
+            -1,
+            _AA,
+            SHIFT,
+        )
+        cv2.circle(
+            canvas,
+            (round(ex * 16), round((ey + 0.05 * w) * 16)),
+            round(radius * 0.45 * 16),
+            (16, 12, 12),
+            -1,
+            _AA,
+            SHIFT,
+        )
+        cv2.circle(
+            canvas,
+            (round((ex + 0.2 * radius) * 16), round((ey - 0.25 * radius) * 16)),
+            round(radius * 0.18 * 16),
+            (250, 250, 250),
+            -1,
+            _AA,
+            SHIFT,
+        )
         box_top, box_bottom = ey - radius - 0.7 * w, ey + radius + 0.4 * w
-        lid = np.concatenate([top, [[ex + w + 2, ey], [ex + w + 2, box_top], [ex - w - 2, box_top], [ex - w - 2, ey]]])
+        lid = np.concatenate(
+            [
+                top,
+                [[ex + w + 2, ey], [ex + w + 2, box_top], [ex - w - 2, box_top], [ex - w - 2, ey]],
+            ]
+        )
         fill(canvas, lid, who.skin)
-        cheek = np.concatenate([bottom, [[ex + w + 2, ey], [ex + w + 2, box_bottom], [ex - w - 2, box_bottom], [ex - w - 2, ey]]])
+        cheek = np.concatenate(
+            [
+                bottom,
+                [
+                    [ex + w + 2, ey],
+                    [ex + w + 2, box_bottom],
+                    [ex - w - 2, box_bottom],
+                    [ex - w - 2, ey],
+                ],
+            ]
+        )
         fill(canvas, cheek, who.skin)
         line(canvas, top, (40, 30, 28), 0.16 * w + 1)
         line(canvas, bottom[2:-2], shade(who.skin, 0.7), 1.5)
@@ -131,17 +182,43 @@ def draw_nose(canvas: np.ndarray, who: Identity, at: Layout, aus: np.ndarray) ->
     tip_y = at.cy + (0.2 * who.nose_length - 0.03 * au9) * b
     half = (0.17 * who.nose_width + 0.04 * au9) * a
     dark = shade(who.skin, 0.62)
-    line(canvas, np.array([[at.cx - 0.08 * a, at.cy - 0.05 * b], [at.cx - 0.1 * a, tip_y - 0.06 * b]]), shade(who.skin, 0.85), 2)
-    wing = bezier(np.array([at.cx - half, tip_y - 0.05 * b]), np.array([at.cx - half * 1.25, tip_y + 0.04 * b]), np.array([at.cx - 0.3 * half, tip_y + 0.04 * b]), 10)
+    line(
+        canvas,
+        np.array([[at.cx - 0.08 * a, at.cy - 0.05 * b], [at.cx - 0.1 * a, tip_y - 0.06 * b]]),
+        shade(who.skin, 0.85),
+        2,
+    )
+    wing = bezier(
+        np.array([at.cx - half, tip_y - 0.05 * b]),
+        np.array([at.cx - half * 1.25, tip_y + 0.04 * b]),
+        np.array([at.cx - 0.3 * half, tip_y + 0.04 * b]),
+        10,
+    )
     mirrored = wing.copy()
     mirrored[:, 0] = 2 * at.cx - wing[:, 0]
     for sign, side in ((-1.0, wing), (1.0, mirrored)):
         line(canvas, side, dark, 2)
-        cv2.ellipse(canvas, (round((at.cx + sign * 0.5 * half) * 16), round((tip_y + 0.02 * b) * 16)), (round(0.28 * half * 16), round(0.12 * half * 16)), 0, 0, 360, shade(who.skin, 0.45), -1, _AA, SHIFT)
+        cv2.ellipse(
+            canvas,
+            (round((at.cx + sign * 0.5 * half) * 16), round((tip_y + 0.02 * b) * 16)),
+            (round(0.28 * half * 16), round(0.12 * half * 16)),
+            0,
+            0,
+            360,
+            shade(who.skin, 0.45),
+            -1,
+            _AA,
+            SHIFT,
+        )
     if au9 > 0.05:
         for row in range(3):
             y = at.cy - 0.02 * b + row * 0.045 * b
-            line(canvas, np.array([[at.cx - 0.12 * a, y], [at.cx, y - 0.015 * b], [at.cx + 0.12 * a, y]]), shade(who.skin, 1 - 0.4 * au9), 2)
+            line(
+                canvas,
+                np.array([[at.cx - 0.12 * a, y], [at.cx, y - 0.015 * b], [at.cx + 0.12 * a, y]]),
+                shade(who.skin, 1 - 0.4 * au9),
+                2,
+            )
     fold = max(au12, au9, 0.6 * au6)
     if fold > 0.05:  # nasolabial folds from the nostril wings towards the mouth corners
         for sign in (-1.0, 1.0):
@@ -187,4 +264,10 @@ def draw_mouth(canvas: np.ndarray, who: Identity, at: Layout, aus: np.ndarray) -
     if opening > 1.5:
         line(canvas, lower_inner, shade(who.lip, 0.7), 1.5)
     if who.moustache:
-        fill(canvas, np.concatenate([upper_outer[2:-2] - [0, 0.02 * b], upper_outer[-3:1:-1] - [0, 0.1 * b]]), shade(who.hair, 0.9))
+        fill(
+            canvas,
+            np.concatenate(
+                [upper_outer[2:-2] - [0, 0.02 * b], upper_outer[-3:1:-1] - [0, 0.1 * b]]
+            ),
+            shade(who.hair, 0.9),
+        )

@@ -83,15 +83,26 @@ def _chunks(total: int) -> Iterable[tuple[int, int, int]]:
 def _write_videos(out: Path, scale: Scale, seed: int, manifest: Manifest, workers: int) -> None:
     rng = np.random.default_rng(np.random.SeedSequence((seed, 0)))
     specs = plan_videos("train", scale.train_videos, scale.frames, rng, seed, 0, _FORCED)
-    specs += plan_videos("validation", scale.validation_videos, scale.frames, rng, seed, len(specs), _FORCED)
+    specs += plan_videos(
+        "validation", scale.validation_videos, scale.frames, rng, seed, len(specs), _FORCED
+    )
     writer = AffWild2Writer(out / "aff-wild2")
     section = manifest.section("affwild2")
     result: VideoResult
     for result in _run(make_video, [(spec,) for spec in specs], workers):
         spec = result.spec
-        writer.write_video(spec.split, spec.name, result.labels.tolist(), result.frames, spec.extra_annotation_line)
+        writer.write_video(
+            spec.split, spec.name, result.labels.tolist(), result.frames, spec.extra_annotation_line
+        )
         for index, frame in enumerate(result.frames):
-            section.add(f"{spec.name}/{index + 1:05d}.jpg", result.classes[index], result.labels[index], result.aus[index], spec.identity, frame is not None)
+            section.add(
+                f"{spec.name}/{index + 1:05d}.jpg",
+                result.classes[index],
+                result.labels[index],
+                result.aus[index],
+                spec.identity,
+                frame is not None,
+            )
 
 
 def _write_affectnet(out: Path, scale: Scale, seed: int, manifest: Manifest, workers: int) -> None:
@@ -100,7 +111,15 @@ def _write_affectnet(out: Path, scale: Scale, seed: int, manifest: Manifest, wor
     with AffectNetWriter(out / "affectnet") as writer:
         for images in _run(make_affectnet, jobs, workers):
             for image in images:
-                writer.add(image.split, image.item.key, image.image, image.box, image.code, image.valence, image.arousal)
+                writer.add(
+                    image.split,
+                    image.item.key,
+                    image.image,
+                    image.box,
+                    image.code,
+                    image.valence,
+                    image.arousal,
+                )
                 item = image.item
                 section.add(item.key, item.true_class, item.label, item.aus, item.identity)
 
@@ -120,7 +139,10 @@ def _write_ms1mv2(out: Path, scale: Scale, seed: int, manifest: Manifest, worker
     section = manifest.section("ms1mv2")
     per_chunk = max(1, 2 * _CHUNK // sum(scale.ms1mv2_per_identity))
     identities = list(range(scale.ms1mv2_identities))
-    jobs = [(chunk, identities[first : first + per_chunk], scale.ms1mv2_per_identity, seed) for chunk, first in enumerate(range(0, len(identities), per_chunk))]
+    jobs = [
+        (chunk, identities[first : first + per_chunk], scale.ms1mv2_per_identity, seed)
+        for chunk, first in enumerate(range(0, len(identities), per_chunk))
+    ]
     with RecordIOWriter(out / "ms1mv2") as writer:
         for records in _run(make_ms1mv2, jobs, workers):
             for record in records:

@@ -35,7 +35,15 @@ class Section:
     identities: list[int] = field(default_factory=list)
     has_image: list[bool] = field(default_factory=list)
 
-    def add(self, key: str, true_class: int, label: int, aus: Sequence[float], identity: int, has_image: bool = True) -> None:
+    def add(
+        self,
+        key: str,
+        true_class: int,
+        label: int,
+        aus: Sequence[float],
+        identity: int,
+        has_image: bool = True,
+    ) -> None:
         """Record one face (or one video frame, with or without an image)."""
         self.keys.append(key)
         self.classes.append(int(true_class))
@@ -104,4 +112,6 @@ def true_labels(manifest_path: Path, reader: FaceReader) -> np.ndarray:
     if not path.is_file():
         raise DataFormatError(f"{path}: synthetic manifest not found")
     lookup = _class_lookup(str(path.resolve()), path.stat().st_mtime).get(reader.source, {})
-    return np.array([lookup.get(reader.key(index), UNLABELED) for index in range(len(reader))], dtype=np.int64)
+    return np.array(
+        [lookup.get(reader.key(index), UNLABELED) for index in range(len(reader))], dtype=np.int64
+    )

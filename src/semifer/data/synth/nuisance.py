@@ -48,10 +48,22 @@ def sample_occluder(rng: np.random.Generator, canvas: int) -> Occluder:
         tone = rng.uniform(0.3, 1.0)
         color = tuple(int(c * tone) for c in (236, 196, 170))
         centre = (canvas * rng.uniform(0.3, 0.7), canvas * rng.uniform(0.72, 0.92))
-        return Occluder("hand", centre, (canvas * rng.uniform(0.12, 0.2), canvas * rng.uniform(0.16, 0.24)), float(rng.uniform(-40, 40)), color)  # type: ignore[arg-type]
+        return Occluder(
+            "hand",
+            centre,
+            (canvas * rng.uniform(0.12, 0.2), canvas * rng.uniform(0.16, 0.24)),
+            float(rng.uniform(-40, 40)),
+            color,
+        )  # type: ignore[arg-type]
     color = tuple(int(c) for c in rng.integers(20, 235, 3))
     centre = (canvas * rng.uniform(0.15, 0.85), canvas * rng.uniform(0.55, 0.95))
-    return Occluder("object", centre, (canvas * rng.uniform(0.08, 0.2), canvas * rng.uniform(0.08, 0.16)), float(rng.uniform(-30, 30)), color)  # type: ignore[arg-type]
+    return Occluder(
+        "object",
+        centre,
+        (canvas * rng.uniform(0.08, 0.2), canvas * rng.uniform(0.08, 0.16)),
+        float(rng.uniform(-30, 30)),
+        color,
+    )  # type: ignore[arg-type]
 
 
 def draw_occluder(canvas: np.ndarray, occluder: Occluder) -> None:
@@ -63,9 +75,20 @@ def draw_occluder(canvas: np.ndarray, occluder: Occluder) -> None:
         dark = tuple(int(c * 0.75) for c in occluder.color)
         for k in (-1, 0, 1):
             dx = k * axes[0] * 0.35
-            cv2.line(canvas, (round(centre[0] + dx), centre[1] - axes[1] // 2), (round(centre[0] + dx), centre[1] - axes[1]), dark, 2, cv2.LINE_AA)
+            cv2.line(
+                canvas,
+                (round(centre[0] + dx), centre[1] - axes[1] // 2),
+                (round(centre[0] + dx), centre[1] - axes[1]),
+                dark,
+                2,
+                cv2.LINE_AA,
+            )
         return
-    box = ((occluder.centre[0], occluder.centre[1]), (2 * occluder.size[0], 2 * occluder.size[1]), occluder.angle)
+    box = (
+        (occluder.centre[0], occluder.centre[1]),
+        (2 * occluder.size[0], 2 * occluder.size[1]),
+        occluder.angle,
+    )
     corners = np.rint(cv2.boxPoints(box)).astype(np.int32)
     cv2.fillPoly(canvas, [corners], occluder.color, cv2.LINE_AA)
 
@@ -112,13 +135,17 @@ def sample_nuisance(rng: np.random.Generator, level: float, canvas: int) -> Nuis
     )
 
 
-def apply_photometric(image: np.ndarray, nuisance: Nuisance, rng: np.random.Generator) -> np.ndarray:
+def apply_photometric(
+    image: np.ndarray, nuisance: Nuisance, rng: np.random.Generator
+) -> np.ndarray:
     """Brightness, side light, blur and sensor noise on a uint8 RGB image."""
     out = image.astype(np.float32)
     if nuisance.blur > 0.2:
         out = cv2.GaussianBlur(out, (0, 0), nuisance.blur)
     xs, ys = _direction_grids(*image.shape[:2])
-    direction = xs * np.float32(np.cos(nuisance.gradient_angle)) + ys * np.float32(np.sin(nuisance.gradient_angle))
+    direction = xs * np.float32(np.cos(nuisance.gradient_angle)) + ys * np.float32(
+        np.sin(nuisance.gradient_angle)
+    )
     out *= (np.float32(nuisance.gain) * (1 + np.float32(nuisance.gradient) * direction))[..., None]
     if nuisance.noise > 0:
         out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(nuisance.noise)

@@ -17,7 +17,14 @@ from semifer.data.synth.aus import still_aus
 from semifer.data.synth.faces import CANVAS, IMAGE_SIZE, encode_jpeg, render
 from semifer.data.synth.identity import Identity, sample_identity
 from semifer.data.synth.nuisance import sample_background, sample_nuisance
-from semifer.labels import ABAW_TO_AFFECTNET, ABAW_TO_EXPW, AFFECTNET_TO_ABAW, NUM_CLASSES, OTHER, UNLABELED
+from semifer.labels import (
+    ABAW_TO_AFFECTNET,
+    ABAW_TO_EXPW,
+    AFFECTNET_TO_ABAW,
+    NUM_CLASSES,
+    OTHER,
+    UNLABELED,
+)
 
 # AffectNet codes 0..9 as written (No-Face is left out): roughly the real manual-set mix.
 AFFECTNET_CODE_SHARE = np.array([0.22, 0.33, 0.08, 0.07, 0.04, 0.03, 0.08, 0.04, 0.07, 0.04])
@@ -27,7 +34,16 @@ MS1MV2_CLASS_SHARE = np.array([0.45, 0.03, 0.02, 0.02, 0.30, 0.05, 0.05, 0.08])
 # Share of labeled stills whose written label is another class (web annotation noise).
 LABEL_NOISE = {"affectnet": 0.08, "expw": 0.15}
 _VALENCE_AROUSAL = np.array(
-    [[0.0, 0.0], [-0.5, 0.6], [-0.6, 0.3], [-0.6, 0.7], [0.7, 0.4], [-0.6, -0.3], [0.2, 0.7], [0.0, 0.2]]
+    [
+        [0.0, 0.0],
+        [-0.5, 0.6],
+        [-0.6, 0.3],
+        [-0.6, 0.7],
+        [0.7, 0.4],
+        [-0.6, -0.3],
+        [0.2, 0.7],
+        [0.0, 0.2],
+    ]
 )
 _CONTEMPT, _NONE, _UNCERTAIN = 7, 8, 9
 
@@ -80,11 +96,20 @@ def _blend_mask(side: int) -> np.ndarray:
     """Soft head-shaped alpha: the rendered crop's own lighting and noise must not leave a
     visible square in the scene (a seam a network could key on)."""
     mask = np.zeros((side, side), dtype=np.float32)
-    cv2.ellipse(mask, (side // 2, int(side * 0.55)), (int(side * 0.4), int(side * 0.52)), 0, 0, 360, 1.0, -1)
+    cv2.ellipse(
+        mask, (side // 2, int(side * 0.55)), (int(side * 0.4), int(side * 0.52)), 0, 0, 360, 1.0, -1
+    )
     return cv2.GaussianBlur(mask, (0, 0), max(1.0, side / 16))[..., None]
 
 
-def _paste_face(scene: np.ndarray, box: Box, who: Identity, aus: np.ndarray, level: float, rng: np.random.Generator) -> None:
+def _paste_face(
+    scene: np.ndarray,
+    box: Box,
+    who: Identity,
+    aus: np.ndarray,
+    level: float,
+    rng: np.random.Generator,
+) -> None:
     """Render a face over the scene behind ``box`` and blend it in."""
     region = scene[box.top : box.bottom, box.left : box.right]
     behind = cv2.resize(region, (CANVAS, CANVAS), interpolation=cv2.INTER_LINEAR)
@@ -95,7 +120,9 @@ def _paste_face(scene: np.ndarray, box: Box, who: Identity, aus: np.ndarray, lev
     region[:] = np.rint(face * alpha + region.astype(np.float32) * (1 - alpha)).astype(np.uint8)
 
 
-def make_affectnet(chunk: int, first: int, count: int, seed: int, validation_share: float) -> list[AffectNetImage]:
+def make_affectnet(
+    chunk: int, first: int, count: int, seed: int, validation_share: float
+) -> list[AffectNetImage]:
     """AffectNet-like photos, one face per image with its box; codes 7-9 are unlabeled."""
     rng = np.random.default_rng(np.random.SeedSequence((seed, 2, chunk)))
     images: list[AffectNetImage] = []
@@ -121,10 +148,14 @@ def make_affectnet(chunk: int, first: int, count: int, seed: int, validation_sha
         strength = float(np.clip(aus.max(), 0, 1))
         valence, arousal = (_VALENCE_AROUSAL[true_class] * strength).round(3)
         label = AFFECTNET_TO_ABAW.get(written, UNLABELED)
-        item = StillItem(f"{index // 1000:03d}/synth_{index:06d}.jpg", true_class, label, aus, index)
+        item = StillItem(
+            f"{index // 1000:03d}/synth_{index:06d}.jpg", true_class, label, aus, index
+        )
         split = "validation" if rng.random() < validation_share else "train"
         data = encode_jpeg(scene, int(rng.integers(70, 96)))
-        images.append(AffectNetImage(item, split, data, box, written, float(valence), float(arousal)))
+        images.append(
+            AffectNetImage(item, split, data, box, written, float(valence), float(arousal))
+        )
     return images
 
 
@@ -150,12 +181,16 @@ def make_expw(chunk: int, first: int, count: int, seed: int) -> list[ExpWImage]:
             _paste_face(scene, box, sample_identity(rng), aus, float(rng.uniform(0.3, 0.8)), rng)
             label = _noisy(true_class, rng, LABEL_NOISE["expw"])
             faces.append((face_id, box, round(float(rng.uniform(20, 100)), 3), ABAW_TO_EXPW[label]))
-            items.append(StillItem(f"{name}#{face_id}", true_class, label, aus, index * 4 + face_id))
+            items.append(
+                StillItem(f"{name}#{face_id}", true_class, label, aus, index * 4 + face_id)
+            )
         images.append(ExpWImage(name, encode_jpeg(scene, int(rng.integers(40, 90))), faces, items))
     return images
 
 
-def make_ms1mv2(chunk: int, identities: list[int], per_identity: tuple[int, int], seed: int) -> list[RecordImage]:
+def make_ms1mv2(
+    chunk: int, identities: list[int], per_identity: tuple[int, int], seed: int
+) -> list[RecordImage]:
     """Aligned 112x112 crops of several people, grouped by identity (as MS1MV2 is sorted)."""
     rng = np.random.default_rng(np.random.SeedSequence((seed, 4, chunk)))
     records: list[RecordImage] = []
@@ -165,7 +200,13 @@ def make_ms1mv2(chunk: int, identities: list[int], per_identity: tuple[int, int]
             true_class = int(rng.choice(NUM_CLASSES, p=MS1MV2_CLASS_SHARE))
             aus = still_aus(true_class, rng, 0.5)
             background = sample_background(rng, CANVAS)
-            image = render(who, aus, background, sample_nuisance(rng, float(rng.uniform(0.1, 0.5)), CANVAS), rng)
+            image = render(
+                who,
+                aus,
+                background,
+                sample_nuisance(rng, float(rng.uniform(0.1, 0.5)), CANVAS),
+                rng,
+            )
             item = StillItem("", true_class, UNLABELED, aus, identity)
             records.append(RecordImage(item, encode_jpeg(image, int(rng.integers(75, 96)))))
     return records

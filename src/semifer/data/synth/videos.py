@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semifer.data.synth.episodes import annotation_gaps, missing_faces, plan_video, smooth_walk, written_labels
+from semifer.data.synth.episodes import (
+    annotation_gaps,
+    missing_faces,
+    plan_video,
+    smooth_walk,
+    written_labels,
+)
 from semifer.data.synth.faces import CANVAS, encode_jpeg, render
 from semifer.data.synth.identity import sample_identity
 from semifer.data.synth.nuisance import Nuisance, sample_background, sample_occluder
@@ -62,9 +68,15 @@ def _frame_nuisances(length: int, rng: np.random.Generator) -> list[Nuisance]:
         occluded[first : first + run] = True
     return [
         Nuisance(
-            roll=float(roll[i]), scale=float(scale[i]), shift=(float(shift_x[i]), float(shift_y[i])),
-            gain=float(gain[i]), gradient=float(gradient), gradient_angle=float(angle),
-            blur=float(blur[i]), noise=float(noise), jpeg_quality=quality,
+            roll=float(roll[i]),
+            scale=float(scale[i]),
+            shift=(float(shift_x[i]), float(shift_y[i])),
+            gain=float(gain[i]),
+            gradient=float(gradient),
+            gradient_angle=float(angle),
+            blur=float(blur[i]),
+            noise=float(noise),
+            jpeg_quality=quality,
             occluder=occluder if occluded[i] else None,
         )  # fmt: skip
         for i in range(length)
@@ -86,11 +98,19 @@ def make_video(spec: VideoSpec) -> VideoResult:
             continue
         image = render(who, timeline.aus[index], background, nuisance, rng)
         frames.append(encode_jpeg(image, nuisance.jpeg_quality))
-    return VideoResult(spec=spec, labels=labels, classes=timeline.classes, aus=timeline.aus, frames=frames)
+    return VideoResult(
+        spec=spec, labels=labels, classes=timeline.classes, aus=timeline.aus, frames=frames
+    )
 
 
 def plan_videos(
-    split: str, count: int, frames: tuple[int, int], rng: np.random.Generator, seed: int, first_identity: int, forced: Sequence[int]
+    split: str,
+    count: int,
+    frames: tuple[int, int],
+    rng: np.random.Generator,
+    seed: int,
+    first_identity: int,
+    forced: Sequence[int],
 ) -> list[VideoSpec]:
     """``count`` video specs of one split; about one base video in five is a _left/_right pair.
 
@@ -102,13 +122,21 @@ def plan_videos(
     while len(specs) < count:
         length = int(rng.integers(frames[0], frames[1] + 1))
         stem = f"synth-{split[:5]}-{base:03d}"
-        names = [f"{stem}_left", f"{stem}_right"] if count - len(specs) >= 2 and rng.random() < 0.2 else [stem]
+        names = (
+            [f"{stem}_left", f"{stem}_right"]
+            if count - len(specs) >= 2 and rng.random() < 0.2
+            else [stem]
+        )
         for name in names:
             index = len(specs)
             specs.append(
                 VideoSpec(
-                    name=name, split=split, identity=first_identity + index, length=length,
-                    forced=tuple(forced[index::count]), extra_annotation_line=bool(rng.random() < 0.15),
+                    name=name,
+                    split=split,
+                    identity=first_identity + index,
+                    length=length,
+                    forced=tuple(forced[index::count]),
+                    extra_annotation_line=bool(rng.random() < 0.15),
                     seed=(seed, 1, first_identity + index),
                 )  # fmt: skip
             )
