@@ -17,7 +17,7 @@ from semifer.cli.app import app
 @app.command("synth")
 def synth(
     out: Annotated[Path, typer.Argument(help="Output folder (created; must be empty).")],
-    scale: Annotated[str, typer.Option(help="Size: tiny (tests), demo (default), large.")] = "demo",
+    scale: Annotated[str, typer.Option(help="Size: tiny (tests), small (demo --quick), demo (default), large.")] = "demo",
     seed: Annotated[int, typer.Option(help="Everything is a function of the seed.")] = 0,
     workers: Annotated[int, typer.Option(help="Rendering processes (0 = one per CPU).")] = 0,
 ) -> None:

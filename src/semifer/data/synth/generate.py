@@ -51,6 +51,7 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     "tiny": Scale(3, 2, (30, 50), 60, 30, 6, (4, 8)),
+    "small": Scale(8, 4, (150, 250), 900, 320, 80, (8, 12)),  # `semifer demo --quick`
     "demo": Scale(22, 8, (200, 450), 3000, 1080, 400, (12, 22)),
     "large": Scale(60, 20, (300, 900), 12000, 4300, 1600, (14, 26)),
 }
