@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 WORKER = Path(__file__).parent / "ddp_worker.py"
 
 
-@pytest.mark.parametrize("feedback", ["exact"])
+@pytest.mark.parametrize("feedback", ["exact", "taylor"])
 def test_two_process_run_keeps_ranks_identical(tmp_path: Path, feedback: str) -> None:
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
