@@ -120,7 +120,8 @@ def peak_memory(variant: str, args: argparse.Namespace) -> dict[str, float]:
         x_lb, y_lb, x_w, x_s = _batch(args.batch, args.image_size)
         teacher, student = create_backbone(args.backbone, 8), create_backbone(args.backbone, 8)
         base = _rss_mb()
-        held = teacher(torch.cat((x_lb, x_w, x_s))).sum() + student(x_s).sum()
+        with _autocast():
+            held = teacher(torch.cat((x_lb, x_w, x_s))).float().sum() + student(x_s).float().sum()
         held.backward()
         grads = 2 * sum(p.numel() * p.element_size() for p in teacher.parameters()) / 2**20
         return {"activations_mb": _peak_mb() - base - grads}
@@ -147,7 +148,9 @@ def cuda_memory(variant: str, args: argparse.Namespace) -> dict[str, float]:
         teacher, student = create_backbone(args.backbone, 8).to(DEVICE), create_backbone(args.backbone, 8).to(DEVICE)
         base = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
-        (teacher(torch.cat((x_lb, x_w, x_s))).sum() + student(x_s).sum()).backward()
+        with _autocast():
+            held = teacher(torch.cat((x_lb, x_w, x_s))).float().sum() + student(x_s).float().sum()
+        held.backward()
         grads = 2 * sum(p.numel() * p.element_size() for p in teacher.parameters())
         return {"activations_mb": (torch.cuda.max_memory_allocated() - base - grads) / 2**20}
     run = _step_fn(variant, args)
