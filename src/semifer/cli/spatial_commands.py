@@ -15,15 +15,15 @@ from semifer.cli.app import app
 @app.command("train-spatial")
 def train_spatial_command(
     overrides: list[str] = typer.Argument(None, help="key=value overrides, e.g. steps=500 ssl.feedback=taylor"),
-    config: Path = typer.Option(..., "--config", "-c", help="Recipe YAML, e.g. configs/demo.yaml."),
+    config: Path = typer.Option(..., "--config", "-c", help="Recipe YAML path, or the name of a shipped recipe (demo, abaw6)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
 ) -> None:
     """Train the teacher and student of stage 1 (mode=supervised: one network on labeled data)."""
-    from semifer.config import load_config
+    from semifer.config import load_config, recipe_path
     from semifer.ssl.config import SpatialConfig
     from semifer.ssl.loop import train_spatial
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(show_path=False)])
-    spatial = load_config(SpatialConfig, config, list(overrides or []))
+    spatial = load_config(SpatialConfig, recipe_path(config), list(overrides or []))
     run = train_spatial(spatial, progress=progress)
     Console().print(f"stage 1 run: [bold]{run}[/]")

@@ -39,16 +39,16 @@ def extract_features_command(
 @app.command("train-temporal")
 def train_temporal_command(
     overrides: list[str] = typer.Argument(None, help="key=value overrides, e.g. features=cache epochs=5"),
-    config: Path = typer.Option(..., "--config", "-c", help="Recipe YAML, e.g. configs/temporal-demo.yaml."),
+    config: Path = typer.Option(..., "--config", "-c", help="Recipe YAML path, or the name of a shipped recipe (temporal-demo, temporal-abaw6)."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Train the temporal encoder on a feature cache; best/ holds the best validation macro F1."""
-    from semifer.config import load_config
+    from semifer.config import load_config, recipe_path
     from semifer.temporal.config import TemporalConfig
     from semifer.temporal.trainer import train_temporal
 
     _logging()
-    run = train_temporal(load_config(TemporalConfig, config, list(overrides or [])), progress=progress)
+    run = train_temporal(load_config(TemporalConfig, recipe_path(config), list(overrides or [])), progress=progress)
     Console().print(f"stage 2 run: [bold]{run}[/] (model: {run / 'best'})")
 
 

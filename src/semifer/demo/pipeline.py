@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,8 +118,10 @@ class Demo:
     def make_data(self) -> dict[str, Any]:
         from semifer.data.synth.generate import generate
 
+        # No marker means no finished data set: a half-written one from a killed run goes.
+        shutil.rmtree(self.paths.data, ignore_errors=True)
         manifest = generate(self.paths.data, scale=self.size.scale, seed=self.seed)
-        return {"scale": self.size.scale, "counts": manifest.counts}
+        return {"scale": self.size.scale, "counts": {source: c["images"] for source, c in manifest.counts().items()}}
 
     def spatial_config(self, mode: str) -> Any:
         from semifer.ssl.config import SpatialConfig
