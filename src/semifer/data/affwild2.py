@@ -192,7 +192,7 @@ class AffWild2Videos:
         numbers = _frame_numbers(self.image_folder / name)
         last = int(numbers[-1]) if numbers.size else 0
         if len(labels) == last + 1:
-            logger.info("%s: annotation one line longer than the frames; last line dropped", name)
+            logger.debug("%s: annotation one line longer than the frames; last line dropped", name)
             labels = labels[:-1]
         elif len(labels) > last + TAIL_TOLERANCE:
             raise DataFormatError(
