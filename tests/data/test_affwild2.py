@@ -49,7 +49,7 @@ def test_videos_round_trip(dataset):
 
 def test_extra_annotation_line_is_dropped(dataset, caplog):
     root, _ = dataset
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.DEBUG):
         right = AffWild2Videos(root, "Train_Set").video("v1_right")
     np.testing.assert_array_equal(right.labels, [5, 5, 5, 6, 6, 6])
     assert "one line longer" in caplog.text
