@@ -37,7 +37,7 @@ class DemoSize:
     temporal_epochs: int
 
 
-FULL = DemoSize(scale="demo", spatial_steps=600, eval_every=100, temporal_epochs=15)
+FULL = DemoSize(scale="demo", spatial_steps=400, eval_every=100, temporal_epochs=15)
 QUICK = DemoSize(scale="small", spatial_steps=80, eval_every=40, temporal_epochs=4)
 
 
