@@ -95,3 +95,9 @@ def smooth(labels: np.ndarray, method: str = "window", window: int = 30, num_cla
     if method == "none":
         return _check_labels(labels, window, num_classes).copy()
     raise ValueError(f"unknown smoothing method {method!r}; choose one of {', '.join(SMOOTHING_METHODS)}")
+
+
+def runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, stop)`` index ranges where ``flags`` is True (e.g. spans of frames without a face)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(flags).astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))

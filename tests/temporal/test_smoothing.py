@@ -64,3 +64,11 @@ def test_fill_missing_interpolates_between_neighbours_and_copies_at_the_ends() -
     np.testing.assert_allclose(filled.sum(axis=1), 1)
     np.testing.assert_allclose(fill_missing(probabilities, np.zeros(6, bool)), 0.5)
     np.testing.assert_array_equal(fill_missing(probabilities, np.ones(6, bool)), probabilities)
+
+
+def test_runs_gives_the_spans_of_true_flags() -> None:
+    from semifer.smoothing import runs
+
+    flags = np.array([True, True, False, False, True, False, True])
+    assert runs(flags) == [(0, 2), (4, 5), (6, 7)]
+    assert runs(np.zeros(4, dtype=bool)) == []

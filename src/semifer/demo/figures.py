@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from semifer.labels import ABAW_CLASSES  # noqa: E402
+from semifer.smoothing import runs  # noqa: E402
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, float]]:
@@ -69,7 +70,7 @@ def plot_timeline(
     for axis, labels, name, colour in zip(
         axes, (truth, raw, smoothed), ("true label", "raw prediction", "smoothed prediction"), ("black", "tab:blue", "tab:red")
     ):
-        for start, stop in _runs(~has_face):
+        for start, stop in runs(~has_face):
             axis.axvspan(start + 0.5, stop + 0.5, color="0.88", lw=0)
         annotated = labels >= 0
         axis.scatter(frames[annotated], labels[annotated], s=4, color=colour)
@@ -82,11 +83,6 @@ def plot_timeline(
     figure.tight_layout()
     return _save(figure, path)
 
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, stop)`` index ranges where ``flags`` is True."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
 def _save(figure: plt.Figure, path: Path) -> Path:

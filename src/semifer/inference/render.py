@@ -22,6 +22,7 @@ from semifer.errors import InputError
 from semifer.inference.outputs import main_rows
 from semifer.inference.video_io import FrameSource
 from semifer.labels import ABAW_CLASSES
+from semifer.smoothing import runs
 
 # One colour per class (RGB), the same in the video and the plot.
 CLASS_COLOURS = np.array(
@@ -101,7 +102,7 @@ def plot_timeline(table: pd.DataFrame, path: Path, title: str) -> Path:
     top.set_yticks(range(len(ABAW_CLASSES)), ABAW_CLASSES)
     top.set_title(f"{title}: class probabilities per frame")
     missing = (rows["no_face"] | rows["unreadable"]).to_numpy()
-    for start, stop in _runs(missing):
+    for start, stop in runs(missing):
         bottom.axvspan(frames[start] - 0.5, frames[stop - 1] + 0.5, color="0.85", lw=0)
     bottom.scatter(frames, rows["raw_label"], s=6, color="tab:blue", label="raw (argmax)")
     bottom.step(frames, rows["label"], where="mid", color="tab:red", lw=1.5, label="smoothed")
@@ -122,9 +123,3 @@ def plot_timeline(table: pd.DataFrame, path: Path, title: str) -> Path:
     os.replace(temporary, path)
     return path
 
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, stop)`` index ranges where ``flags`` is True."""
-    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
