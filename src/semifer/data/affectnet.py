@@ -10,13 +10,12 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from types import TracebackType
 from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
-from semifer.data.base import Box, FaceReader, read_file
+from semifer.data.base import Box, ClosingWriter, FaceReader, read_file
 from semifer.errors import DataFormatError
 from semifer.labels import AFFECTNET_CODES, affectnet_to_abaw
 
@@ -124,14 +123,13 @@ class AffectNetReader(FaceReader):
         return f"{self._where_prefix}:{self._lines[index]} ({self._paths[index]})"
 
     def box(self, index: int) -> Box:
-        left, top, right, bottom = self._boxes[index].tolist()
-        return Box(left=left, top=top, right=right, bottom=bottom)
+        return Box(*self._boxes[index].tolist())
 
     def read_bytes(self, index: int) -> bytes:
         return read_file(self._image_prefix + self._paths[index])
 
 
-class AffectNetWriter:
+class AffectNetWriter(ClosingWriter):
     """Writes images and CSV rows in the AffectNet layout (a context manager)."""
 
     def __init__(self, root: Path | str) -> None:
@@ -183,14 +181,3 @@ class AffectNetWriter:
         for handle, _ in self._files.values():
             handle.close()
         self._files.clear()
-
-    def __enter__(self) -> AffectNetWriter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

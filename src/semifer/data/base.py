@@ -8,6 +8,8 @@ until asked, so a 5.8M-image MS1MV2 costs an offset table, not the images.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import Self
 from dataclasses import dataclass
 
 import cv2
@@ -114,3 +116,19 @@ class FaceReader(ABC):
         """Decode and crop item ``index`` to an RGB uint8 array (raises ``CorruptImageError``)."""
         where = self.where(index)
         return crop(decode_image(self.read_bytes(index), where), self.box(index), where)
+
+
+class ClosingWriter(ABC):
+    """A format writer used as a context manager: leaving the block closes (finishes) it."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush what is buffered and write the files that need everything added first."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()

@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TextIO
 
 import numpy as np
 
-from semifer.data.base import Box, FaceReader, read_file
+from semifer.data.base import Box, ClosingWriter, FaceReader, read_file
 from semifer.errors import DataFormatError
 from semifer.labels import EXPW_CODES, expw_to_abaw
 
@@ -85,14 +84,13 @@ class ExpWReader(FaceReader):
         return f"{self._where_prefix}:{int(self._lines[index])} ({self._names[index]})"
 
     def box(self, index: int) -> Box:
-        left, top, right, bottom = self._boxes[index].tolist()
-        return Box(left=left, top=top, right=right, bottom=bottom)
+        return Box(*self._boxes[index].tolist())
 
     def read_bytes(self, index: int) -> bytes:
         return read_file(self._image_prefix + self._names[index])
 
 
-class ExpWWriter:
+class ExpWWriter(ClosingWriter):
     """Writes scene images and their face lines in the ExpW layout (a context manager)."""
 
     def __init__(self, root: Path | str) -> None:
@@ -115,14 +113,3 @@ class ExpWWriter:
     def close(self) -> None:
         """Flush and close ``label.lst``."""
         self._labels.close()
-
-    def __enter__(self) -> ExpWWriter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -15,13 +15,12 @@ import logging
 import os
 import struct
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 
-from semifer.data.base import FaceReader
+from semifer.data.base import ClosingWriter, FaceReader
 from semifer.errors import DataFormatError
 from semifer.labels import UNLABELED
 
@@ -216,7 +215,7 @@ class RecordIOReader(FaceReader):
         return state
 
 
-class RecordIOWriter:
+class RecordIOWriter(ClosingWriter):
     """Writes an InsightFace-style ``train.rec``/``train.idx``/``property`` (a context manager).
 
     Images of one identity must be added together (MS1MV2 is sorted by identity): then identity
@@ -286,14 +285,3 @@ class RecordIOWriter:
         classes = len(np.unique(identities))
         height, width = self.image_size
         (self.folder / "property").write_text(f"{classes},{height},{width}")
-
-    def __enter__(self) -> RecordIOWriter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
