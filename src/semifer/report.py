@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
@@ -11,6 +13,9 @@ from rich.table import Table
 
 from semifer.labels import ABAW_CLASSES
 from semifer.metrics import F1Report
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def f1_table(reports: Mapping[str, F1Report], title: str = "macro F1") -> Table:
@@ -64,11 +69,7 @@ def plot_confusion_matrix(matrix: np.ndarray, path: Path, title: str = "confusio
         axes.text(column, row, str(int(count)), ha="center", va="center", fontsize=7, color="white" if rates[row, column] > 0.5 else "black")
     figure.colorbar(image, ax=axes, fraction=0.046)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def plot_per_class_f1(reports: Mapping[str, F1Report], path: Path, title: str = "per-class F1") -> Path:
@@ -89,11 +90,7 @@ def plot_per_class_f1(reports: Mapping[str, F1Report], path: Path, title: str = 
     axes.set_title(title)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def markdown_table(rows: list[tuple[str, float, int]], title: str) -> str:
@@ -101,3 +98,16 @@ def markdown_table(rows: list[tuple[str, float, int]], title: str) -> str:
     lines = [f"## {title}", "", "| setting | macro F1 | frames |", "| --- | ---: | ---: |"]
     lines += [f"| {name} | {value:.4f} | {frames} |" for name, value, frames in rows]
     return "\n".join(lines) + "\n"
+
+
+def save_figure(figure: "Figure", path: Path, dpi: int = 120) -> Path:
+    """Write ``figure`` as PNG atomically (temporary file, then rename) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(temporary, dpi=dpi)
+    plt.close(figure)
+    os.replace(temporary, path)
+    return path

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from semifer.labels import ABAW_CLASSES  # noqa: E402
+from semifer.report import save_figure  # noqa: E402
 from semifer.smoothing import runs  # noqa: E402
 
 
@@ -58,7 +59,7 @@ def plot_curves(
         axis.legend(fontsize=8)
     figure.suptitle(title)
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path, dpi=110)
 
 
 def plot_timeline(
@@ -81,12 +82,4 @@ def plot_timeline(
     axes[-1].set_xlabel("frame (grey: no face image; true labels of -1 frames are not drawn)")
     figure.suptitle(title)
     figure.tight_layout()
-    return _save(figure, path)
-
-
-
-def _save(figure: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)

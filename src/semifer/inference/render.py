@@ -22,6 +22,7 @@ from semifer.errors import InputError
 from semifer.inference.outputs import main_rows
 from semifer.inference.video_io import FrameSource
 from semifer.labels import ABAW_CLASSES
+from semifer.report import save_figure
 from semifer.smoothing import runs
 
 # One colour per class (RGB), the same in the video and the plot.
@@ -116,10 +117,5 @@ def plot_timeline(table: pd.DataFrame, path: Path, title: str) -> Path:
         labels.append("no face / unreadable")
     bottom.legend(handles, labels, loc="upper right", fontsize=8)
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=110)
-    plt.close(figure)
-    os.replace(temporary, path)
-    return path
+    return save_figure(figure, path, dpi=110)
 
