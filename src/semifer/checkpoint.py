@@ -5,8 +5,12 @@ Layout of one checkpoint folder ``<run>/checkpoints/step-00001000/``::
     <name>.safetensors   one file per group of tensors (``teacher``, ``student``, ``optimizer-teacher``...)
     state.json           step, metrics, RNG states, scheduler state: anything JSON-able
 
-A checkpoint folder is written under a temporary name and renamed into place, so a reader
-sees either the whole checkpoint or none of it. Nothing here unpickles anything.
+A checkpoint folder is written under a hidden temporary name (``.<name>.XXXXXXXX.tmp``) and
+renamed into place, so a reader sees either the whole checkpoint or none of it. Replacing a
+folder moves the old one aside (``.<name>.old``) first and deletes it last, and pruning hides
+a folder (``.<name>.deleted``) before deleting it, so a kill at any moment leaves a whole
+checkpoint under every visible name; ``tidy_run_folder`` then finishes or undoes what the
+kill interrupted. Nothing here unpickles anything.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from semifer.errors import CheckpointError
 
 STATE_FILE = "state.json"
 STEP_PREFIX = "step-"
+STAGING_SUFFIX = ".tmp"
+ASIDE_SUFFIX = ".old"
+DELETED_SUFFIX = ".deleted"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -74,20 +81,72 @@ def save_checkpoint(
     ``extra_files`` maps file names to text (e.g. the resolved ``config.yaml``).
     """
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=STAGING_SUFFIX))
     try:
         for name, group in tensors.items():
             save_file({k: v.detach().cpu().contiguous() for k, v in group.items()}, str(staging / f"{name}.safetensors"))
         (staging / STATE_FILE).write_text(json.dumps(state, indent=2, sort_keys=True))
         for name, text in (extra_files or {}).items():
             (staging / name).write_text(text)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
+        _sync_folder(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    aside = _hidden(folder, ASIDE_SUFFIX)
+    if folder.exists():
+        shutil.rmtree(aside, ignore_errors=True)
+        os.replace(folder, aside)
+    os.replace(staging, folder)
+    _sync_folder(folder.parent, files=False)
+    shutil.rmtree(aside, ignore_errors=True)
     return folder
+
+
+def _hidden(folder: Path, suffix: str) -> Path:
+    return folder.parent / f".{folder.name}{suffix}"
+
+
+def _sync_folder(folder: Path, files: bool = True) -> None:
+    """fsync a folder's files and the folder itself, so a rename never outruns the data."""
+    paths = [p for p in folder.iterdir() if p.is_file()] if files else []
+    for path in [*paths, folder]:
+        handle = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+
+def tidy_checkpoint_parent(parent: Path) -> None:
+    """Finish or undo the replacements and deletions that a kill interrupted in ``parent``.
+
+    An old folder moved aside comes back when its replacement never arrived, and is deleted
+    otherwise; half-written staging folders and hidden half-deleted ones go. Call it only
+    while holding the run lock: a live writer's staging folder looks the same.
+    """
+    if not parent.is_dir():
+        return
+    for hidden in sorted(p for p in parent.iterdir() if p.name.startswith(".") and p.is_dir()):
+        if hidden.name.endswith(ASIDE_SUFFIX):
+            folder = parent / hidden.name[1 : -len(ASIDE_SUFFIX)]
+            if not (folder / STATE_FILE).is_file() and (hidden / STATE_FILE).is_file():
+                shutil.rmtree(folder, ignore_errors=True)
+                os.replace(hidden, folder)
+                continue
+        if hidden.name.endswith((ASIDE_SUFFIX, STAGING_SUFFIX, DELETED_SUFFIX)) or _legacy_staging(hidden.name):
+            shutil.rmtree(hidden, ignore_errors=True)
+
+
+def _legacy_staging(name: str) -> bool:
+    """Staging folders of earlier versions: ``.<name>.XXXXXXXX`` with no suffix."""
+    stem, _, tail = name[1:].rpartition(".")
+    return bool(stem) and len(tail) == 8 and (stem == "best" or stem.startswith(STEP_PREFIX))
+
+
+def tidy_run_folder(run_dir: Path) -> None:
+    """``tidy_checkpoint_parent`` on a run folder (``best/``) and its ``checkpoints/``."""
+    tidy_checkpoint_parent(Path(run_dir))
+    tidy_checkpoint_parent(Path(run_dir) / "checkpoints")
 
 
 def load_checkpoint(folder: Path, groups: list[str]) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
@@ -120,9 +179,11 @@ def latest_checkpoint(checkpoint_root: Path) -> Path | None:
 
 
 def prune_checkpoints(checkpoint_root: Path, keep_last: int) -> None:
-    """Delete all but the ``keep_last`` newest step checkpoints."""
+    """Delete all but the ``keep_last`` newest step checkpoints (hidden first, then deleted)."""
     for old in list_checkpoints(checkpoint_root)[:-keep_last] if keep_last > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
+        hidden = _hidden(old, DELETED_SUFFIX)
+        os.replace(old, hidden)
+        shutil.rmtree(hidden, ignore_errors=True)
 
 
 def file_digest(path: Path, chunk: int = 1 << 20) -> str:
