@@ -118,3 +118,13 @@ def test_numbered_frame_folder_keeps_frame_numbers_and_gaps(tmp_path: Path) -> N
     assert [f.index for f in frames] == [0, 1, 2, 3, 4]
     assert [f.missing for f in frames] == [False, False, True, True, False]
     assert frames[4].image is not None and frames[2].image is None
+
+
+def test_glob_of_numbered_images_gives_one_frame_per_file(tmp_path: Path) -> None:
+    image = face_frames(1)[0]
+    for name in ("a/00001.jpg", "a/00005.jpg", "b/00001.jpg"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / name), image)
+    frames = list(open_input(str(tmp_path / "*" / "*.jpg")))
+    assert [Path(f.location).relative_to(tmp_path).as_posix() for f in frames] == ["a/00001.jpg", "a/00005.jpg", "b/00001.jpg"]
+    assert [f.index for f in frames] == [0, 1, 2] and not any(f.missing for f in frames)

@@ -180,3 +180,17 @@ def test_predict_on_a_glob_of_images(checkpoints, tmp_path, monkeypatch, capsys)
     assert list(table.columns) == COLUMNS
     assert dict(zip(table["file"].map(lambda p: Path(p).name), table["no_face"], strict=True)) == {"empty.jpg": True, "face.jpg": False}
     assert not (tmp_path / "out" / "images.abaw.txt").exists()
+
+
+def test_numbered_images_give_one_row_per_file(checkpoints, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+
+    for name in ("a/1.jpg", "a/5.jpg", "b/1.jpg"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / name), cv2.cvtColor(draw_face(112), cv2.COLOR_RGB2BGR))
+    args = ["predict", str(checkpoints["stage1"]), str(tmp_path / "*" / "*.jpg"), "--crops", "--out", str(tmp_path / "out")]
+    assert run_cli(args, monkeypatch, capsys)[0] == 0
+    table = pd.read_csv(tmp_path / "out" / "images.csv")
+    assert [Path(p).relative_to(tmp_path).as_posix() for p in table["file"]] == ["a/1.jpg", "a/5.jpg", "b/1.jpg"]
+    listed = Recognizer.from_checkpoint(checkpoints["stage1"]).predict_images([tmp_path / "a/1.jpg", tmp_path / "a/5.jpg"], crops=True)
+    assert len(listed) == 2 and not listed["no_face"].any()

@@ -51,7 +51,7 @@ def predict_command(
         checkpoint, device=device, batch_size=batch_size, detector=detector, detector_model=detector_model,
         smoothing=smoothing, window=window, detect_every=detect_every, margin=margin,
     )  # fmt: skip
-    is_images = isinstance(source, ImageListSource) and not Path(input_path).is_dir()
+    is_images = isinstance(source, ImageListSource) and not source.frame_folder
     if is_images:
         table = recognizer.predict_images(input_path, crops=crops)
     else:

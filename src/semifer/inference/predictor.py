@@ -209,6 +209,8 @@ class Recognizer:
         """
         if isinstance(images, (str, Path)):
             source: FrameSource = open_input(images)
+            if isinstance(source, ImageListSource) and source.frame_folder:
+                source = ImageListSource(source.paths, source.name, source.fps)  # independent images, no gaps
         elif all(isinstance(item, np.ndarray) for item in images):
             source = _ArraySource(images)  # type: ignore[arg-type]
         else:

@@ -61,12 +61,18 @@ def _natural_key(path: Path) -> list[int | str]:
 
 
 class ImageListSource:
-    """Still images (a frame folder, one image or a glob), one frame each, in natural order."""
+    """Still images (a frame folder, one image or a glob), one frame each, in natural order.
 
-    def __init__(self, paths: list[Path], name: str, fps: float = math.nan) -> None:
+    ``frame_folder`` marks the frames of one video (an Aff-Wild2 ``cropped_aligned/<video>``
+    folder): numbered images keep their number and gaps become ``missing`` frames. Any other
+    list of images gives exactly one frame per file, whatever the names.
+    """
+
+    def __init__(self, paths: list[Path], name: str, fps: float = math.nan, frame_folder: bool = False) -> None:
         self.paths = paths
         self.name = name
         self.fps = fps
+        self.frame_folder = frame_folder
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -84,10 +90,10 @@ class ImageListSource:
             yield Frame(index, timestamp, rgb, str(path))
 
     def _numbered(self) -> Iterator[tuple[int, Path | None]]:
-        """``(frame index, path)``; frames named by number (``00001.jpg`` = frame 0) keep their
-        number and the gaps between them come out as ``None``."""
+        """``(frame index, path)``; in a frame folder, frames named by number (``00001.jpg`` =
+        frame 0) keep their number and the gaps between them come out as ``None``."""
         numbers = [int(p.stem) if p.stem.isdigit() else None for p in self.paths]
-        if len(self.paths) < 2 or None in numbers or min(numbers) < 1:  # type: ignore[type-var]
+        if not self.frame_folder or len(self.paths) < 2 or None in numbers or min(numbers) < 1:  # type: ignore[type-var]
             yield from enumerate(self.paths)
             return
         by_number = dict(zip(numbers, self.paths, strict=True))
@@ -204,7 +210,7 @@ def open_input(spec: str | Path, fps: float = math.nan) -> FrameSource:
         paths = _image_paths(path)
         if not paths:
             raise InputError(f"{path}: the folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return ImageListSource(paths, path.name, fps)
+        return ImageListSource(paths, path.name, fps, frame_folder=True)
     if path.is_file():
         if path.suffix.lower() in IMAGE_SUFFIXES:
             return ImageListSource([path], path.stem, fps)
