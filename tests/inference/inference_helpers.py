@@ -43,9 +43,13 @@ def face_frames(count: int, face_size: int = 120, no_face: tuple[int, ...] = ())
     return frames
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: int = 25, codec: str = "libx264") -> Path:
-    """Encode RGB frames into ``path`` with PyAV (``mjpeg`` makes every frame its own packet)."""
-    with av.open(str(path), "w") as container:
+def write_video(path: Path, frames: list[np.ndarray], fps: int = 25, codec: str = "libx264", faststart: bool = False) -> Path:
+    """Encode RGB frames into ``path`` with PyAV (``mjpeg`` makes every frame its own packet).
+
+    ``faststart`` puts the MP4 index (with the frame count) before the frames, as streaming
+    sites do, so a file cut short still opens and declares every frame.
+    """
+    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {}) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.height, stream.width = frames[0].shape[:2]
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
@@ -84,3 +88,11 @@ def make_stage2_checkpoint(folder: Path, stage1: Path, feature_dim: int | None =
     spatial = {"checkpoint": str(stage1.resolve()), "checkpoint_digest": file_digest(stage1 / "student.safetensors")}
     description = model_description(dim, config, 16, 8, spatial)
     return save_checkpoint(folder, {"temporal": encoder.state_dict()}, {"step": 0}, {MODEL_FILE: json.dumps(description)})
+
+
+def write_truncated_video(path: Path, frames: list[np.ndarray], keep: float = 0.6) -> Path:
+    """A faststart MP4 cut after ``keep`` of its bytes: the header still declares every frame."""
+    write_video(path, frames, faststart=True)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from inference_helpers import face_frames, write_video
+from inference_helpers import face_frames, write_truncated_video, write_video
 
 from semifer.errors import InputError
 from semifer.inference.video_io import ImageListSource, OpenCVSource, open_input, prefetch
@@ -59,9 +59,10 @@ def test_corrupt_frame_in_the_middle_of_a_video_is_skipped_and_flagged(tmp_path:
     middle = starts[6]
     data[middle : middle + 600] = bytes(600)  # wipe the header of frame 6's JPEG
     path.write_bytes(bytes(data))
-    frames = list(open_input(path))
-    assert len(frames) == 12
-    assert [f.index for f in frames if f.image is None] == [6]
+    for source in (open_input(path), OpenCVSource(path)):
+        frames = list(source)
+        assert len(frames) == 12
+        assert [f.index for f in frames if f.image is None] == [6]
 
 
 @pytest.mark.parametrize(
@@ -128,3 +129,11 @@ def test_glob_of_numbered_images_gives_one_frame_per_file(tmp_path: Path) -> Non
     frames = list(open_input(str(tmp_path / "*" / "*.jpg")))
     assert [Path(f.location).relative_to(tmp_path).as_posix() for f in frames] == ["a/00001.jpg", "a/00005.jpg", "b/00001.jpg"]
     assert [f.index for f in frames] == [0, 1, 2] and not any(f.missing for f in frames)
+
+
+def test_opencv_fallback_reads_until_the_decoder_stops(tmp_path: Path) -> None:
+    path = write_truncated_video(tmp_path / "cut.mp4", face_frames(40))
+    source = OpenCVSource(path)
+    frames = list(source)
+    assert source.frame_count == 40  # what the header claims
+    assert 0 < len(frames) < 40 and frames[-1].image is not None  # no phantom unreadable frames at the end

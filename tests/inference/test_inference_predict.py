@@ -11,7 +11,14 @@ import av
 import numpy as np
 import pandas as pd
 import pytest
-from inference_helpers import draw_face, face_frames, make_stage1_checkpoint, make_stage2_checkpoint, write_video
+from inference_helpers import (
+    draw_face,
+    face_frames,
+    make_stage1_checkpoint,
+    make_stage2_checkpoint,
+    write_truncated_video,
+    write_video,
+)
 
 from semifer import Recognizer
 from semifer.cli import main
@@ -194,3 +201,12 @@ def test_numbered_images_give_one_row_per_file(checkpoints, tmp_path, monkeypatc
     assert [Path(p).relative_to(tmp_path).as_posix() for p in table["file"]] == ["a/1.jpg", "a/5.jpg", "b/1.jpg"]
     listed = Recognizer.from_checkpoint(checkpoints["stage1"]).predict_images([tmp_path / "a/1.jpg", tmp_path / "a/5.jpg"], crops=True)
     assert len(listed) == 2 and not listed["no_face"].any()
+
+
+def test_truncated_video_warns_with_frames_declared_and_decoded(checkpoints, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    video = write_truncated_video(tmp_path / "cut.mp4", face_frames(40))
+    table = Recognizer.from_checkpoint(checkpoints["stage1"]).predict_video(video)
+    assert table.attrs["frames_declared"] == 40 and table.attrs["frames_decoded"] == len(table) < 40
+    status, _, stderr = run_cli(["predict", str(checkpoints["stage1"]), str(video), "--out", str(tmp_path / "out")], monkeypatch, capsys)
+    assert status == 0
+    assert f"warning: {video}: the header declares 40 frames but only {len(table)} were decoded" in " ".join(stderr.split())

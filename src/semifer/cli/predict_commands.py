@@ -73,6 +73,8 @@ def predict_command(
             f"[yellow]warning:[/] no face found in any of the {frames} frames of {input_path}: every row is flagged "
             "no_face and its label is a guess (try --detector or --crops)", highlight=False,
         )  # fmt: skip
+    for message in table.attrs.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {message}", highlight=False)
     unreadable = int(table.drop_duplicates("frame")["unreadable"].sum())
     if unreadable:
         console.print(f"[yellow]warning:[/] {unreadable} unreadable frames were skipped and flagged", highlight=False)

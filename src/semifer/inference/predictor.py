@@ -175,6 +175,10 @@ class Recognizer:
     ) -> pd.DataFrame:
         """One row per frame of a video file or frame folder (one per face with ``all_faces``).
 
+        ``table.attrs`` holds ``frames_declared`` (the container's frame count, ``None`` when
+        it gives none), ``frames_decoded`` and ``warnings`` (e.g. a video that ends before the
+        frames its header declares).
+
         Args:
             video: a video file, a folder of frames, or an open frame source.
             all_faces: follow every face (``track_id`` tells them apart) instead of the main one.
@@ -190,7 +194,18 @@ class Recognizer:
         if seen.num_frames == 0:
             raise InputError(f"{getattr(source, 'name', video)}: no frame could be decoded")
         model = self._sequence_logits if self.temporal is not None else None
-        return label_video(seen, all_faces, model, self.smoothing, self.window)
+        table = label_video(seen, all_faces, model, self.smoothing, self.window)
+        declared = int(getattr(source, "frame_count", 0) or 0)
+        table.attrs.update(frames_declared=declared or None, frames_decoded=seen.num_frames, warnings=[])
+        if declared > seen.num_frames:
+            # A cut-off download or copy still opens and decodes: only the header's count shows it.
+            message = (
+                f"{getattr(source, 'path', source.name)}: the header declares {declared} frames but only "
+                f"{seen.num_frames} were decoded (truncated file?); the table covers the decoded frames"
+            )
+            LOGGER.warning(message)
+            table.attrs["warnings"].append(message)
+        return table
 
     def predict_images(
         self, images: str | Path | Sequence[str | Path | np.ndarray], crops: bool = False

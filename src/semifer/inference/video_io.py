@@ -28,6 +28,10 @@ from semifer.errors import InputError
 LOGGER = logging.getLogger(__name__)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 GLOB_CHARACTERS = re.compile(r"[*?\[]")
+# OpenCV's read() fails both on a corrupt frame (and goes on with the next one) and at the end
+# of the stream, where it keeps failing at once. This many failures in a row mean the end; a
+# longer run of corrupt frames ends the video there, and the declared-count check warns.
+END_OF_STREAM_READS = 100
 T = TypeVar("T")
 
 
@@ -157,19 +161,24 @@ class OpenCVSource:
             raise InputError(f"{path}: not a readable video (truncated, or not a video file)")
 
     def __iter__(self) -> Iterator[Frame]:
+        """Every frame up to where the decoder stops; ``CAP_PROP_FRAME_COUNT`` is only the header's claim.
+
+        Failed reads count as unreadable frames only once a later frame decodes: failures at
+        the end are the end of the stream, not frames.
+        """
         capture = cv2.VideoCapture(str(self.path))
         try:
-            index = 0
-            while True:
+            index, failed = 0, 0
+            while failed < END_OF_STREAM_READS:
                 ok, image = capture.read()
                 if not ok:
-                    # read() fails both at the end and on a bad frame; only the count tells them apart.
-                    if index >= self.frame_count:
-                        break
+                    failed += 1
+                    continue
+                for _ in range(failed):
                     LOGGER.warning("%s: frame %d is unreadable, flagged and skipped", self.path, index)
                     yield Frame(index, index / self.fps if self.fps > 0 else math.nan, None, f"{self.path}#{index}")
                     index += 1
-                    continue
+                failed = 0
                 timestamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 yield Frame(index, timestamp, cv2.cvtColor(image, cv2.COLOR_BGR2RGB), f"{self.path}#{index}")
                 index += 1
