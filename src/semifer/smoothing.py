@@ -12,11 +12,32 @@ not depend on the order of the frames inside a window.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import numpy as np
 
+from semifer.errors import ConfigError
 from semifer.labels import NUM_CLASSES
 
-SMOOTHING_METHODS = ("window", "sliding", "none")
+
+class Smoothing(StrEnum):
+    """The smoothing methods. An Enum so that a config with a typo fails when it is loaded
+    (OmegaConf checks Enum fields), not after the first epoch; members compare equal to their names."""
+
+    window = "window"
+    sliding = "sliding"
+    none = "none"
+
+
+SMOOTHING_METHODS = tuple(method.value for method in Smoothing)
+
+
+def smoothing_method(name: str) -> Smoothing:
+    """``name`` as a ``Smoothing``; a ``ConfigError`` listing the choices for anything else."""
+    try:
+        return Smoothing(name)
+    except ValueError:
+        raise ConfigError(f"unknown smoothing method {name!r}; choose one of {', '.join(SMOOTHING_METHODS)}") from None
 
 
 def _check_labels(labels: np.ndarray, window: int, num_classes: int) -> np.ndarray:
@@ -88,13 +109,12 @@ def fill_missing(probabilities: np.ndarray, has_face: np.ndarray) -> np.ndarray:
 
 def smooth(labels: np.ndarray, method: str = "window", window: int = 30, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """Apply one of ``SMOOTHING_METHODS`` to one video's labels."""
-    if method == "window":
+    method = smoothing_method(method)
+    if method is Smoothing.window:
         return window_vote(labels, window, num_classes)
-    if method == "sliding":
+    if method is Smoothing.sliding:
         return sliding_mode(labels, window, num_classes)
-    if method == "none":
-        return _check_labels(labels, window, num_classes).copy()
-    raise ValueError(f"unknown smoothing method {method!r}; choose one of {', '.join(SMOOTHING_METHODS)}")
+    return _check_labels(labels, window, num_classes).copy()
 
 
 def runs(flags: np.ndarray) -> list[tuple[int, int]]:

@@ -22,7 +22,7 @@ from inference_helpers import (
 
 from semifer import Recognizer
 from semifer.cli import main
-from semifer.errors import CheckpointError
+from semifer.errors import CheckpointError, ConfigError
 from semifer.inference.labeling import COLUMNS
 from semifer.labels import ABAW_CLASSES
 
@@ -210,3 +210,12 @@ def test_truncated_video_warns_with_frames_declared_and_decoded(checkpoints, tmp
     status, _, stderr = run_cli(["predict", str(checkpoints["stage1"]), str(video), "--out", str(tmp_path / "out")], monkeypatch, capsys)
     assert status == 0
     assert f"warning: {video}: the header declares 40 frames but only {len(table)} were decoded" in " ".join(stderr.split())
+
+
+def test_unknown_smoothing_stops_predict_before_decoding(checkpoints, face_video, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="unknown smoothing method 'x'"):
+        Recognizer.from_checkpoint(checkpoints["stage1"], smoothing="x")
+    args = ["predict", str(checkpoints["stage1"]), str(face_video), "--smoothing", "x", "--out", str(tmp_path / "out")]
+    status, _, stderr = run_cli(args, monkeypatch, capsys)
+    assert status == 2 and stderr.startswith("error: ") and "smoothing" in stderr
+    assert not (tmp_path / "out").exists()

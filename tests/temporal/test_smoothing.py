@@ -72,3 +72,16 @@ def test_runs_gives_the_spans_of_true_flags() -> None:
     flags = np.array([True, True, False, False, True, False, True])
     assert runs(flags) == [(0, 2), (4, 5), (6, 7)]
     assert runs(np.zeros(4, dtype=bool)) == []
+
+
+def test_a_smoothing_typo_stops_the_stage2_config_at_load() -> None:
+    from semifer.config import load_config, recipe_path
+    from semifer.errors import ConfigError
+    from semifer.temporal.config import TemporalConfig
+
+    config = load_config(TemporalConfig, recipe_path("temporal-demo"), ["features=cache", "smoothing=sliding"])
+    assert config.smoothing == "sliding"
+    with pytest.raises(ConfigError, match=r"'windw', expected one of \[window, sliding, none\]"):
+        load_config(TemporalConfig, recipe_path("temporal-demo"), ["features=cache", "smoothing=windw"])
+    with pytest.raises(ConfigError, match="unknown smoothing method 'windw'"):
+        TemporalConfig(features="cache", smoothing="windw")  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ from semifer.inference.pipeline import Observations, encode_faces, locate_faces
 from semifer.inference.track import IoUTracker, make_tracker
 from semifer.inference.video_io import FrameSource, ImageListSource, Frame, open_input
 from semifer.labels import NUM_CLASSES
+from semifer.smoothing import smoothing_method
 
 LOGGER = logging.getLogger(__name__)
 STUDENT_WEIGHTS = "student.safetensors"
@@ -82,7 +83,7 @@ class Recognizer:
         self.temporal_description = temporal_description or {}
         self.batch_size = batch_size
         self._detector, self._detector_model = detector, detector_model
-        self.smoothing = smoothing
+        self.smoothing = smoothing_method(smoothing)  # before any frame is decoded
         self.window = window
         self.margin = margin
         self.detect_every = max(1, detect_every)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from semifer.models.temporal import EncoderConfig
+from semifer.smoothing import Smoothing, smoothing_method
 
 
 @dataclass
@@ -33,7 +34,7 @@ class TemporalConfig:
     grad_clip: float = 1.0
     class_weighting: str = "inverse_sqrt"
     sampling: str = "shuffle"
-    smoothing: str = "window"  # also reported on validation: window | sliding | none
+    smoothing: Smoothing = Smoothing.window  # also reported on validation; checked when the config loads
     smoothing_window: int = 30  # paper
     num_workers: int = 0
     seed: int = 0
@@ -41,3 +42,7 @@ class TemporalConfig:
     resume: bool = True
     keep_last: int = 2
     log_every: int = 20
+
+    def __post_init__(self) -> None:
+        # OmegaConf checks the Enum when a recipe loads; this covers a config built in Python.
+        self.smoothing = smoothing_method(self.smoothing)

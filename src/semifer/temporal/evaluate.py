@@ -22,7 +22,7 @@ from semifer.errors import CheckpointError, DataFormatError
 from semifer.labels import UNLABELED
 from semifer.metrics import F1Report
 from semifer.models.temporal import WEIGHTS_FILE, load_temporal_model
-from semifer.smoothing import fill_missing, smooth
+from semifer.smoothing import fill_missing, smooth, smoothing_method
 from semifer.temporal.features import FeatureCache
 from semifer.temporal.inference import video_logits
 
@@ -83,6 +83,7 @@ def evaluate_labels(
     Every video of ``targets`` must be predicted, with one label per frame; ``source`` names
     the predictions in the error messages.
     """
+    smoothing = smoothing_method(smoothing)
     missing = sorted(set(targets) - set(predictions))
     if missing:
         raise DataFormatError(f"{source}: no predictions for {len(missing)} video(s), e.g. {', '.join(missing[:3])}")
@@ -141,6 +142,7 @@ def open_predictor(checkpoint: Path, features: Path, split: str) -> tuple[Featur
 
 def predict_split(checkpoint: Path, features: Path, split: str, smoothing: str = "window", window: int = 30) -> dict[str, np.ndarray]:
     """Smoothed labels of every cached video of ``split``, ready for ``write_submission``."""
+    smoothing = smoothing_method(smoothing)
     cache, model, description = open_predictor(checkpoint, features, split)
     probabilities = cache_probabilities(cache, model, description.get("clip_length", 64), description.get("stride", 32))
     return {name: smooth(values.argmax(axis=1), smoothing, window) for name, values in probabilities.items()}
