@@ -47,6 +47,12 @@ def teardown() -> None:
         dist.destroy_process_group()
 
 
+def barrier() -> None:
+    """Wait for every rank (no-op when not distributed): rank 0 tidies the run folder first."""
+    if dist.is_initialized():
+        dist.barrier()
+
+
 def all_reduce_mean(value: torch.Tensor) -> torch.Tensor:
     """Mean over ranks (identity when not distributed), so every rank sees the same number."""
     if not dist.is_initialized() or dist.get_world_size() == 1:

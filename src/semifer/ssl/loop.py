@@ -17,13 +17,14 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from semifer.checkpoint import atomic_write_text, latest_checkpoint, prune_checkpoints, step_folder
+from semifer.checkpoint import atomic_write_text, latest_checkpoint, prune_checkpoints, step_folder, tidy_run_folder
 from semifer.data.sampling import UniformStream
 from semifer.data.transforms import WeakStrongViews, eval_transform, weak_transform
 from semifer.errors import CheckpointError, ConfigError
 from semifer.ssl.config import CHOICES, SpatialConfig
 from semifer.ssl.data import SeededViews, SpatialData, balanced_stream, build_data, infinite_loader
-from semifer.ssl.distributed import Placement, setup, teardown, unwrap
+from semifer.runlock import run_lock
+from semifer.ssl.distributed import Placement, barrier, setup, teardown, unwrap
 from semifer.ssl.evaluate import evaluate, validation_items
 from semifer.ssl.monitor import IntervalStats, MetricsWriter
 from semifer.ssl.progress import step_progress
@@ -45,7 +46,10 @@ def check_choices(config: SpatialConfig) -> None:
 
 
 def resume_point(config: SpatialConfig) -> Path | None:
-    """The checkpoint to start from, or None for a fresh run; refuses to overwrite a run."""
+    """The checkpoint to start from, or None for a fresh run; refuses to overwrite a run.
+
+    ``resume=true`` on a run killed before its first checkpoint starts it again from step 0.
+    """
     if config.resume_from:
         folder = Path(config.resume_from)
         if not (folder / "state.json").is_file():
@@ -57,8 +61,6 @@ def resume_point(config: SpatialConfig) -> Path | None:
         if latest is not None:
             raise ConfigError(f"run_dir {run_dir} already holds checkpoints: pass resume=true or another run_dir")
         return None
-    if latest is None and run_dir.exists() and any(run_dir.iterdir()):
-        raise CheckpointError(f"resume=true but {run_dir / 'checkpoints'} holds no checkpoint")
     return latest
 
 
@@ -66,16 +68,21 @@ def train_spatial(config: SpatialConfig, progress: bool = True, data: SpatialDat
     """Train stage 1 as ``config`` says; returns the run folder.
 
     With ``resume=true`` a killed run continues from its last checkpoint and a finished one is
-    returned at once. ``data`` replaces the configured sources (tests, notebooks).
+    returned at once. ``data`` replaces the configured sources (tests, notebooks). Rank 0 holds
+    the run folder's lock for the whole run and first tidies what a killed run left half done.
     """
     check_choices(config)
-    start = resume_point(config)
     placement = setup(config.device)
     try:
-        if config.deterministic:
-            torch.use_deterministic_algorithms(True)
-        data = data if data is not None else build_data(config.data, config.seed)
-        return _train(config, data, placement, start, progress)
+        with run_lock(Path(config.run_dir), enabled=placement.is_main):
+            if placement.is_main:
+                tidy_run_folder(Path(config.run_dir))
+            barrier()
+            start = resume_point(config)
+            if config.deterministic:
+                torch.use_deterministic_algorithms(True)
+            data = data if data is not None else build_data(config.data, config.seed)
+            return _train(config, data, placement, start, progress)
     finally:
         teardown()
 

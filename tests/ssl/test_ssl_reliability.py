@@ -1,0 +1,66 @@
+"""Stage 1 against real kills and concurrent runs: each run is a process of its own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from semifer.ssl.loop import train_spatial
+
+from ssl_helpers import spatial_config, spatial_data
+
+WORKER = Path(__file__).parent / "spatial_worker.py"
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def worker(out: Path, action: str, *overrides: str) -> list[str]:
+    return [sys.executable, str(WORKER), str(out), action, *overrides]
+
+
+def run_worker(out: Path, action: str, *overrides: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(worker(out, action, *overrides), capture_output=True, text=True, timeout=180, env=ENV)
+
+
+def wait_for(path: Path, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 180
+    while not path.exists():
+        assert process.poll() is None, process.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.2)
+
+
+def test_second_run_on_a_live_run_folder_is_refused(tmp_path: Path) -> None:
+    holder = subprocess.Popen(worker(tmp_path, "hold"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        wait_for(tmp_path / "holding", holder)
+        second = run_worker(tmp_path, "run")
+        assert second.returncode == 2, second.stderr[-2000:]
+        message = [line for line in second.stderr.splitlines() if "in use" in line]
+        assert len(message) == 1 and str(tmp_path / "run") in message[0]
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.communicate()
+    # The kernel dropped the dead holder's lock: resuming takes the folder at once.
+    train_spatial(spatial_config(tmp_path, resume="true"), progress=False, data=spatial_data())
+    assert (tmp_path / "run" / "checkpoints" / "step-00000004" / "state.json").is_file()
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    left, right = load_file(a / "student.safetensors"), load_file(b / "student.safetensors")
+    return left.keys() == right.keys() and all(torch.equal(left[k], right[k]) for k in left)
+
+
+def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_from_step_0(tmp_path: Path) -> None:
+    killed = run_worker(tmp_path / "killed", "kill-step:1")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert (tmp_path / "killed" / "run" / "config.yaml").is_file()
+    resumed = train_spatial(spatial_config(tmp_path / "killed", resume="true"), progress=False, data=spatial_data())
+    full = train_spatial(spatial_config(tmp_path / "full"), progress=False, data=spatial_data())
+    assert same_weights(full / "checkpoints" / "step-00000004", resumed / "checkpoints" / "step-00000004")
