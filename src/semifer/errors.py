@@ -23,6 +23,11 @@ class CorruptImageError(SemiferError, ValueError):
         self.where = where
 
 
+class FaceBoxError(CorruptImageError):
+    """A face box that does not fit inside its image: that one item is skipped and counted, like an
+    undecodable image, since a single bad annotation row should not stop a run."""
+
+
 class ConfigError(SemiferError, ValueError):
     """A recipe or override that does not fit the schema (names the key or file)."""
 

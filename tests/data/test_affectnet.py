@@ -7,6 +7,7 @@ import pytest
 
 from semifer.data.affectnet import AffectNetReader, AffectNetWriter
 from semifer.data.base import Box
+from semifer.data.dataset import FaceDataset, collate_skipping
 from semifer.errors import CorruptImageError, DataFormatError
 
 
@@ -50,8 +51,10 @@ def test_box_outside_image_names_csv_line(tmp_path, make_image, jpeg):
         writer.add("train", "b.jpg", jpeg(make_image(1)), Box(20, 20, 40, 40), 0)
     reader = AffectNetReader(tmp_path)
     assert reader.load(0).shape == (10, 10, 3)
-    with pytest.raises(DataFormatError, match=r"training\.csv:3 \(b\.jpg\): face box"):
-        reader.load(1)
+    with pytest.raises(CorruptImageError, match=r"training\.csv:3 \(b\.jpg\): face box"):
+        reader.load(1)  # skipped and counted by the datasets, like an undecodable image
+    dataset = FaceDataset(reader)
+    assert dataset[1] is None and collate_skipping([dataset[0], dataset[1]])["skipped"] == 1
 
 
 @pytest.mark.parametrize(("column", "value", "message"), [
@@ -90,4 +93,27 @@ def test_unparseable_csv(tmp_path):
     lists.mkdir()
     (lists / "training.csv").write_text('a.jpg,1,2,3,4,"unterminated,0,0,0\n')
     with pytest.raises(DataFormatError, match="not an AffectNet CSV"):
+        AffectNetReader(tmp_path)
+
+
+@pytest.mark.parametrize("line", [2, 3])
+def test_row_with_an_extra_field_names_line(tmp_path, make_image, jpeg, line):
+    with AffectNetWriter(tmp_path) as writer:
+        writer.add("train", "a.jpg", jpeg(make_image(0)), Box(0, 0, 10, 10), 0)
+        writer.add("train", "b.jpg", jpeg(make_image(0)), Box(0, 0, 10, 10), 0)
+    path = tmp_path / "Manually_Annotated_file_lists" / "training.csv"
+    lines = path.read_text().splitlines()
+    lines[line - 1] += ",extra"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=rf"training\.csv:{line}: expected 9 fields, found 10"):
+        AffectNetReader(tmp_path)
+
+
+def test_non_utf8_csv_names_line(tmp_path, make_image, jpeg):
+    with AffectNetWriter(tmp_path) as writer:
+        writer.add("train", "a.jpg", jpeg(make_image(0)), Box(0, 0, 10, 10), 0)
+        writer.add("train", "b.jpg", jpeg(make_image(0)), Box(0, 0, 10, 10), 0)
+    path = tmp_path / "Manually_Annotated_file_lists" / "training.csv"
+    path.write_bytes(path.read_bytes().replace(b"b.jpg", b"b\xe9.jpg"))
+    with pytest.raises(DataFormatError, match=r"training\.csv:3: byte 0xE9 is not UTF-8"):
         AffectNetReader(tmp_path)

@@ -7,7 +7,7 @@ import pytest
 
 from semifer.data.base import Box
 from semifer.data.expw import ExpWReader, ExpWWriter
-from semifer.errors import DataFormatError
+from semifer.errors import CorruptImageError, DataFormatError
 
 
 @pytest.fixture
@@ -50,5 +50,13 @@ def test_bad_line_names_file_and_line(expw, line, message):
 def test_box_outside_scene_names_line(tmp_path, make_image, jpeg):
     with ExpWWriter(tmp_path) as writer:
         writer.add_image("s.jpg", jpeg(make_image(0)), [(0, Box(10, 10, 64, 20), 0.5, 1)])
-    with pytest.raises(DataFormatError, match=r"label\.lst:1 \(s\.jpg\): face box"):
+    with pytest.raises(CorruptImageError, match=r"label\.lst:1 \(s\.jpg\): face box"):
         ExpWReader(tmp_path).load(0)
+
+
+def test_non_utf8_label_list_names_line(expw):
+    root, _, _ = expw
+    path = root / "label" / "label.lst"
+    path.write_bytes(path.read_bytes() + b"sc\xe8ne.jpg 0 1 2 3 4 0.5 1\n")
+    with pytest.raises(DataFormatError, match=r"label\.lst:4: byte 0xE8 is not UTF-8"):
+        ExpWReader(root)

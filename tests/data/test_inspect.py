@@ -90,3 +90,14 @@ def test_unknown_folder_is_one_red_line(tmp_path, monkeypatch, capsys):
         main()
     assert stop.value.code == 2
     assert "missing: no such folder" in " ".join(capsys.readouterr().err.split())
+
+
+def test_non_utf8_label_list_is_one_red_line(data_root, monkeypatch, capsys):
+    path = data_root / "expw" / "label" / "label.lst"
+    path.write_bytes(path.read_bytes() + b"\xff.jpg 0 0 0 8 8 1.0 3\n")
+    monkeypatch.setattr(sys, "argv", ["semifer", "inspect", str(data_root / "expw")])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    error = " ".join(capsys.readouterr().err.split())
+    assert error.startswith("error:") and "label.lst:4: byte 0xFF is not UTF-8" in error and "Traceback" not in error

@@ -15,7 +15,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from semifer.data.base import Box, ClosingWriter, FaceReader, read_file
+from semifer.data.base import Box, ClosingWriter, FaceReader, non_utf8_error, read_file
 from semifer.errors import DataFormatError
 from semifer.labels import AFFECTNET_CODES, affectnet_to_abaw
 
@@ -59,24 +59,7 @@ class AffectNetReader(FaceReader):
         self.csv_path = self.root / LISTS / split_file(split)
         if not self.csv_path.is_file():
             raise DataFormatError(f"{self.csv_path}: AffectNet file list not found")
-        with self.csv_path.open(encoding="utf-8") as handle:
-            has_header = handle.readline().startswith(COLUMNS[0])
-        try:
-            table = pd.read_csv(
-                self.csv_path,
-                header=None,
-                names=list(COLUMNS),
-                skiprows=1 if has_header else 0,
-                usecols=[COLUMNS[0], *NUMERIC_COLUMNS],  # landmarks would cost ~1 kB per row
-                dtype=str,
-                keep_default_na=False,
-                skip_blank_lines=False,
-            )
-        except (pd.errors.ParserError, UnicodeDecodeError) as error:
-            reason = str(error).strip().splitlines()[0]
-            raise DataFormatError(f"{self.csv_path}: not an AffectNet CSV ({reason})") from None
-        first_line = 2 if has_header else 1
-        self._lines = np.arange(len(table), dtype=np.int64) + first_line
+        table = self._read_rows()
         numbers = {name: self._integers(table[name], name) for name in NUMERIC_COLUMNS}
         codes = numbers["expression"]
         bad = np.flatnonzero((codes < 0) | (codes >= AFFECTNET_CODES))
@@ -100,6 +83,34 @@ class AffectNetReader(FaceReader):
         self.expression_codes = codes
         self._where_prefix = str(self.csv_path)
         self._image_prefix = f"{self.root / IMAGES}{os.sep}"
+
+    def _read_rows(self) -> pd.DataFrame:
+        """The path and numeric columns of every row, as strings; ``self._lines`` gets each row's line.
+
+        The csv module checks every row's field count (pandas with ``usecols`` silently drops
+        extra fields); the landmark column is dropped row by row (~1 kB per row otherwise).
+        """
+        kept = [COLUMNS.index(name) for name in (COLUMNS[0], *NUMERIC_COLUMNS)]
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        with self.csv_path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            try:
+                for fields in reader:
+                    if not fields or (not rows and fields[0] == COLUMNS[0]):  # blank line, header row
+                        continue
+                    if len(fields) != len(COLUMNS):
+                        raise DataFormatError(
+                            f"{self.csv_path}:{reader.line_num}: expected {len(COLUMNS)} fields, found {len(fields)}"
+                        )
+                    rows.append([fields[column] for column in kept])
+                    lines.append(reader.line_num)
+            except UnicodeDecodeError:
+                raise non_utf8_error(self.csv_path) from None
+            except csv.Error as error:
+                raise DataFormatError(f"{self.csv_path}:{reader.line_num}: not an AffectNet CSV ({error})") from None
+        self._lines = np.array(lines, dtype=np.int64)
+        return pd.DataFrame(rows, columns=[COLUMNS[0], *NUMERIC_COLUMNS], dtype=str)
 
     def _integers(self, column: pd.Series, name: str) -> np.ndarray:
         """Parse one column as integers (AffectNet writes boxes as whole pixels)."""

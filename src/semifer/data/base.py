@@ -8,17 +8,19 @@ until asked, so a 5.8M-image MS1MV2 costs an offset table, not the images.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Self
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from semifer.errors import CorruptImageError, DataFormatError
+from semifer.errors import CorruptImageError, DataFormatError, FaceBoxError
 
 __all__ = [
-    "Box", "CorruptImageError", "DataFormatError", "FaceReader", "crop", "decode_image", "read_file"
+    "Box", "CorruptImageError", "DataFormatError", "FaceBoxError", "FaceReader", "crop", "decode_image",
+    "non_utf8_error", "read_file", "read_text",
 ]
 
 
@@ -69,13 +71,36 @@ def read_file(path: str) -> bytes:
         raise CorruptImageError(path, f"unreadable file ({error.strerror})") from None
 
 
+def non_utf8_error(path: str | Path) -> DataFormatError:
+    """The first line of ``path`` that is not UTF-8, as an error naming the file, line and byte.
+
+    The slow path, taken once a decode failed: text decoders read in blocks, so only a second,
+    line-by-line pass can name the line.
+    """
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return DataFormatError(f"{path}:{number}: byte 0x{raw[error.start]:02X} is not UTF-8 text")
+    return DataFormatError(f"{path}: not UTF-8 text")
+
+
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file (a byte-order mark is dropped); ``DataFormatError`` naming the line of a bad byte."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise non_utf8_error(path) from None
+
+
 def crop(image: np.ndarray, box: Box | None, where: str) -> np.ndarray:
-    """Crop ``box`` out of ``image``; a box outside the image is a ``DataFormatError``."""
+    """Crop ``box`` out of ``image``; a box outside the image is a ``FaceBoxError`` (skipped, counted)."""
     if box is None:
         return image
     height, width = image.shape[:2]
     if not box.fits(width, height):
-        raise DataFormatError(f"{where}: face box {box} lies outside the {width}x{height} image")
+        raise FaceBoxError(where, f"face box {box} lies outside the {width}x{height} image")
     return image[box.top : box.bottom, box.left : box.right]
 
 

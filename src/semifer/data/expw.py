@@ -13,7 +13,7 @@ from typing import TextIO
 
 import numpy as np
 
-from semifer.data.base import Box, ClosingWriter, FaceReader, read_file
+from semifer.data.base import Box, ClosingWriter, FaceReader, non_utf8_error, read_file
 from semifer.errors import DataFormatError
 from semifer.labels import EXPW_CODES, expw_to_abaw
 
@@ -38,16 +38,19 @@ class ExpWReader(FaceReader):
         codes: list[int] = []
         lines: list[int] = []
         with self.label_path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                fields = line.split()
-                if not fields:
-                    continue
-                name, face_id, top, left, right, bottom, code = self._parse(fields, number)
-                names.append(name)
-                face_ids.append(face_id)
-                boxes.append((left, top, right, bottom))
-                codes.append(code)
-                lines.append(number)
+            try:
+                for number, line in enumerate(handle, start=1):
+                    fields = line.split()
+                    if not fields:
+                        continue
+                    name, face_id, top, left, right, bottom, code = self._parse(fields, number)
+                    names.append(name)
+                    face_ids.append(face_id)
+                    boxes.append((left, top, right, bottom))
+                    codes.append(code)
+                    lines.append(number)
+            except UnicodeDecodeError:
+                raise non_utf8_error(self.label_path) from None
         self._names = np.array(names, dtype=object)
         self._face_ids = np.array(face_ids, dtype=np.int64)
         self._boxes = np.array(boxes, dtype=np.int64).reshape(-1, 4)
