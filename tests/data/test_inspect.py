@@ -101,3 +101,34 @@ def test_non_utf8_label_list_is_one_red_line(data_root, monkeypatch, capsys):
     assert stop.value.code == 2
     error = " ".join(capsys.readouterr().err.split())
     assert error.startswith("error:") and "label.lst:4: byte 0xFF is not UTF-8" in error and "Traceback" not in error
+
+
+def test_boxes_and_record_headers_are_checked_up_front(tmp_path, make_image, jpeg):
+    frame = jpeg(make_image(0))  # 32x32
+    with AffectNetWriter(tmp_path / "affectnet") as affectnet:
+        affectnet.add("train", "ok.jpg", frame, Box(0, 0, 32, 32), 1)
+        affectnet.add("train", "wide.jpg", frame, Box(8, 8, 40, 40), 1)
+    with ExpWWriter(tmp_path / "expw") as expw:
+        expw.add_image("s.jpg", frame, [(0, Box(0, 0, 16, 16), 1.0, 3), (1, Box(30, 0, 50, 16), 1.0, 3)])
+    with RecordIOWriter(tmp_path / "ms1mv2") as recordio:
+        for identity in (0, 0, 1):
+            recordio.add(frame, identity)
+    offsets = [int(line.split("\t")[1]) for line in (tmp_path / "ms1mv2" / "train.idx").read_text().splitlines()]
+    rec = tmp_path / "ms1mv2" / "train.rec"
+    data = bytearray(rec.read_bytes())
+    data[offsets[2] : offsets[2] + 4] = bytes(4)
+    rec.write_bytes(bytes(data))
+
+    report = inspect_folder(tmp_path)
+    checks = {(source.format, check.name): check for source in report.sources for check in source.checks}
+    boxes = checks["affectnet", "face boxes"]
+    assert (boxes.checked, boxes.problems) == (2, 1) and "training.csv:3 (wide.jpg): face box" in boxes.examples[0]
+    boxes = checks["expw", "face boxes"]
+    assert (boxes.checked, boxes.problems) == (2, 1) and "label.lst:2 (s.jpg)" in boxes.examples[0]
+    records = checks["ms1mv2", "record headers"]
+    assert records.problems == 1 and "record 2" in records.examples[0] and "bad magic" in records.examples[0]
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "face boxes: 1 of 2 outside their image" in output and "record headers: 1 of" in output
+    assert "training.csv:3 (wide.jpg)" in output and "record 2" in output

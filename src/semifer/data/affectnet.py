@@ -136,8 +136,12 @@ class AffectNetReader(FaceReader):
     def box(self, index: int) -> Box:
         return Box(*self._boxes[index].tolist())
 
+    def image_file(self, index: int) -> str:
+        """Path of item ``index``'s image (``semifer inspect`` reads its size from the header)."""
+        return self._image_prefix + self._paths[index]
+
     def read_bytes(self, index: int) -> bytes:
-        return read_file(self._image_prefix + self._paths[index])
+        return read_file(self.image_file(index))
 
 
 class AffectNetWriter(ClosingWriter):

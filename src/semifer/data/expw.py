@@ -89,8 +89,12 @@ class ExpWReader(FaceReader):
     def box(self, index: int) -> Box:
         return Box(*self._boxes[index].tolist())
 
+    def image_file(self, index: int) -> str:
+        """Path of item ``index``'s image (``semifer inspect`` reads its size from the header)."""
+        return self._image_prefix + self._names[index]
+
     def read_bytes(self, index: int) -> bytes:
-        return read_file(self._image_prefix + self._names[index])
+        return read_file(self.image_file(index))
 
 
 class ExpWWriter(ClosingWriter):

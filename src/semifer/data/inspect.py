@@ -2,7 +2,10 @@
 
 Recognises the formats in a folder or in its immediate sub-folders (the synthetic layout puts
 ``aff-wild2/``, ``affectnet/``, ``expw/`` and ``ms1mv2/`` side by side) and counts from the
-indexes alone, which is fast even on real data; decoding every image to find corrupt ones is
+indexes alone, which is fast even on real data. Two cheap checks always run, so that a bad
+item shows up here rather than when the sampler first draws it mid-run: every face box against
+its image's size read from the file header (PIL opens lazily, nothing is decoded), and the
+framing of every RecordIO record in the index. Decoding every image to find corrupt ones is
 optional (``check_images``).
 """
 
@@ -13,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
@@ -31,6 +35,18 @@ from semifer.errors import CorruptImageError, DataFormatError
 from semifer.labels import ABAW_CLASSES, NUM_CLASSES, UNLABELED
 
 logger = logging.getLogger(__name__)
+EXAMPLES = 5  # offending items named per check
+
+
+@dataclass
+class Check:
+    """One up-front check of a source: how many items it looked at, how many failed, the first few."""
+
+    name: str
+    checked: int
+    failure: str  # what a problem is, e.g. "outside their image"
+    problems: int = 0
+    examples: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -49,6 +65,7 @@ class SourceSummary:
     identities: int | None = None
     corrupt: int | None = None
     corrupt_examples: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
 
     @property
     def class_shares(self) -> dict[str, float]:
@@ -136,6 +153,43 @@ def _count_corrupt(reader: FaceReader, summary: SourceSummary) -> None:
         logger.warning("%s: %d undecodable images", summary.path, summary.corrupt)
 
 
+def _header_size(path: str) -> tuple[int, int] | None:
+    """``(width, height)`` from the image file's header alone; ``None`` when it is not an image."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, Image.DecompressionBombError):
+        return None
+
+
+def _check_boxes(reader: AffectNetReader | ExpWReader) -> Check:
+    """Every face box against its image's size (ExpW lists the faces of one image together)."""
+    check = Check("face boxes", len(reader), "outside their image (or image unreadable)")
+    last_path, size = "", None
+    for index in range(len(reader)):
+        path = reader.image_file(index)
+        if path != last_path:
+            last_path, size = path, _header_size(path)
+        box = reader.box(index)
+        if size is None:
+            reason = "image file missing or not an image"
+        elif not box.fits(*size):
+            reason = f"face box {box} lies outside the {size[0]}x{size[1]} image"
+        else:
+            continue
+        check.problems += 1
+        if len(check.examples) < EXAMPLES:
+            check.examples.append(f"{reader.where(index)}: {reason}")
+    return check
+
+
+def _check_records(reader: RecordIOReader) -> Check:
+    """The framing of every record the ``.idx`` names (magic, flag, length, header room)."""
+    check = Check("record headers", reader.indexed_records, "malformed")
+    check.problems, check.examples = reader.check_headers(EXAMPLES)
+    return check
+
+
 def _summarise_reader(
     name: str, folder: Path, split: str, reader: FaceReader, check_images: bool
 ) -> SourceSummary:
@@ -147,6 +201,13 @@ def _summarise_reader(
         class_counts=_class_counts(reader.labels),
         unlabeled=int((reader.labels == UNLABELED).sum()),
     )
+    if isinstance(reader, (AffectNetReader, ExpWReader)):
+        summary.checks.append(_check_boxes(reader))
+    if isinstance(reader, RecordIOReader):
+        summary.checks.append(_check_records(reader))
+    for check in summary.checks:
+        if check.problems:
+            logger.warning("%s %s: %d of %d %s %s", name, split, check.problems, check.checked, check.name, check.failure)
     if check_images:
         _count_corrupt(reader, summary)
     return summary
@@ -256,3 +317,13 @@ def render_report(report: InspectReport, console: Console) -> None:
     for source in report.sources:
         for where in source.corrupt_examples:
             console.print(f"[yellow]corrupt:[/] {where}", highlight=False)
+    for source in report.sources:
+        for check in source.checks:
+            style = "yellow" if check.problems else "green"
+            console.print(
+                f"[{style}]checked[/] {source.format} {source.split} {check.name}: "
+                f"{check.problems:,} of {check.checked:,} {check.failure}",
+                highlight=False,
+            )
+            for example in check.examples:
+                console.print(f"  {example}", highlight=False, soft_wrap=True)

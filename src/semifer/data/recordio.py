@@ -31,6 +31,7 @@ MAGIC_BYTES = struct.pack("<I", MAGIC)
 LENGTH_MASK = (1 << 29) - 1
 HEADER = struct.Struct("<IfQQ")
 FULL, START, MIDDLE, END = 0, 1, 2, 3
+CHECK_CHUNK = 1 << 18  # records per vectorised header check: a 16 MB gather index
 
 
 def _padded(length: int) -> int:
@@ -115,6 +116,11 @@ class RecordIOReader(FaceReader):
         return self._labels
 
     @property
+    def indexed_records(self) -> int:
+        """Records the ``.idx`` names: the header, the images and the identity records."""
+        return len(self._offsets)
+
+    @property
     def identities(self) -> np.ndarray:
         """Identity id per item, from the identity records (or each image header without them)."""
         if self._identities is None:
@@ -169,6 +175,42 @@ class RecordIOReader(FaceReader):
             raise DataFormatError(f"{where}: header says {flag} labels, payload has no room")
         values = np.frombuffer(payload, dtype="<f4", count=flag, offset=HEADER.size)
         return flag, label, values, payload[start:]
+
+    def check_headers(self, examples: int = 5) -> tuple[int, list[str]]:
+        """Check the framing of every indexed record from its first 8 bytes, payloads unread.
+
+        Magic, continuation flag (a record starts whole or with its first part), a length that
+        ends inside the file and, for a whole record, room for the ``<IfQQ`` header. Vectorised
+        over a memory map, so 5.8M records cost one scattered read each, not a Python loop.
+        Returns the number of bad records and the messages of the first ``examples`` of them.
+        """
+        if not len(self._offsets):
+            return 0, []
+        data = np.memmap(self.rec_path, dtype=np.uint8, mode="r")
+        problems, messages = 0, []
+        for first in range(0, len(self._offsets), CHECK_CHUNK):
+            offsets = self._offsets[first : first + CHECK_CHUNK]
+            words = data[offsets[:, None] + np.arange(8)].view("<u4")  # (records, 2): magic, lrec
+            magic, cflag, length = words[:, 0], words[:, 1] >> 29, words[:, 1] & LENGTH_MASK
+            bad_magic = magic != MAGIC
+            bad_flag = ~bad_magic & (cflag != FULL) & (cflag != START)
+            past_end = ~bad_magic & ~bad_flag & (offsets + 8 + length > self._size)
+            too_short = ~bad_magic & ~bad_flag & ~past_end & (cflag == FULL) & (length < HEADER.size)
+            bad = np.flatnonzero(bad_magic | bad_flag | past_end | too_short)
+            problems += bad.size
+            for position in bad[: max(examples - len(messages), 0)]:
+                record = first + position if self._keys is None else int(self._keys[first + position])
+                where = f"{self._rec_name} record {record} at byte {offsets[position]}"
+                if bad_magic[position]:
+                    reason = f"bad magic 0x{int(magic[position]):08X} (expected 0x{MAGIC:08X})"
+                elif bad_flag[position]:
+                    reason = f"continuation flag {int(cflag[position])} where a record starts"
+                elif past_end[position]:
+                    reason = f"length {int(length[position])} runs past the end of the {self._size}-byte file"
+                else:
+                    reason = f"{int(length[position])}-byte payload is shorter than a header"
+                messages.append(f"{where}: {reason}")
+        return problems, messages
 
     def _file(self) -> BinaryIO:
         if self._handle is None or self._pid != os.getpid():
