@@ -68,3 +68,89 @@ def test_evaluation_rejects_missing_videos_and_wrong_lengths() -> None:
         evaluate_labels({"v1": np.array([0, 1]), "v2": np.array([2, 2])}, targets)
     with pytest.raises(DataFormatError, match="no annotated frame"):
         evaluate_labels({"v1": np.array([0])}, {"v1": np.array([-1])})
+
+
+@pytest.fixture
+def annotated(tmp_path: Path) -> Path:
+    """Aff-Wild2 validation annotations: ``a`` (5 frames, all with an image), ``b`` (4 frames + the extra line)."""
+    import cv2
+
+    from semifer.data.affwild2 import AffWild2Writer
+
+    image = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
+    writer = AffWild2Writer(tmp_path / "data")
+    writer.write_video("validation", "a", [0, 1, 2, 3, 4], [image] * 5)
+    writer.write_video("validation", "b", [5, 5, 6, 6], [image, None, image, image], extra_annotation_line=True)
+    return tmp_path / "data" / "annotations" / "Validation_Set"
+
+
+def write_predictions(path: Path, frames: dict[str, int], extra: tuple[str, ...] = ()) -> Path:
+    lines = submission_lines({name: np.zeros(count, dtype=np.int64) for name, count in frames.items()})
+    path.write_text("\n".join([*lines, *extra]) + "\n")
+    return path
+
+
+def test_evaluate_refuses_a_submission_missing_a_last_frame_with_an_image(annotated: Path, tmp_path: Path) -> None:
+    from semifer.temporal.evaluate import annotation_targets
+
+    for counts in ({"a": 5, "b": 4}, {"a": 5, "b": 5}):  # b's fifth line is the annotation's extra line
+        path = write_predictions(tmp_path / "ok.txt", counts)
+        targets = annotation_targets(annotated, read_submission(path), source=str(path))
+        assert {name: len(labels) for name, labels in targets.items()} == counts
+    path = write_predictions(tmp_path / "sub.txt", {"a": 4, "b": 4})
+    with pytest.raises(DataFormatError, match=r"sub\.txt: video a has no prediction for frame 00005\.jpg \(.*a\.txt annotates 5 frames"):
+        annotation_targets(annotated, read_submission(path), source=str(path))
+    path = write_predictions(tmp_path / "sub.txt", {"a": 5, "b": 3})
+    with pytest.raises(DataFormatError, match=r"video b has no prediction for frame 00004\.jpg"):
+        annotation_targets(annotated, read_submission(path), source=str(path))
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("c/00001.jpg,0", r"sub\.txt:11: video 'c' has no annotation in "),
+    ("../a/00001.jpg,0", r"sub\.txt:11: '\.\./a/00001\.jpg,0' is not '<video>/00001\.jpg,<label>'"),
+])
+def test_evaluate_names_the_line_of_an_unknown_video(annotated: Path, tmp_path: Path, extra: str, message: str, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from semifer.cli import main
+
+    path = write_predictions(tmp_path / "sub.txt", {"a": 5, "b": 4}, (extra,))
+    monkeypatch.setattr(sys, "argv", ["semifer", "evaluate", str(path), str(annotated)])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    error = " ".join(capsys.readouterr().err.split())
+    assert stop.value.code == 2 and error.startswith("error:") and "Traceback" not in error
+    assert __import__("re").search(message, error), error
+
+
+def test_non_utf8_submission_and_video_list_name_their_line(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from semifer.cli import main
+
+    path = tmp_path / "sub.txt"
+    path.write_bytes(f"{HEADER}\nv1/00001.jpg,0\n".encode() + b"v\xff/00001.jpg,0\n")
+    with pytest.raises(DataFormatError, match=r"sub\.txt:3: byte 0xFF is not UTF-8"):
+        read_submission(path)
+    videos = tmp_path / "videos.txt"
+    videos.write_bytes(b"v1\nv\xe92\n")
+    monkeypatch.setattr(sys, "argv", ["semifer", "submit", str(tmp_path / "ckpt"), str(tmp_path / "cache"), str(tmp_path / "out.txt"), "--videos", str(videos)])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2 and "videos.txt:2: byte 0xE9 is not UTF-8" in " ".join(capsys.readouterr().err.split())
+
+
+def test_cache_evaluation_counts_annotated_frames_without_a_feature(fake_cache: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    from semifer.temporal.evaluate import evaluate_cache
+    from semifer.temporal.features import FeatureCache
+
+    caplog.set_level("INFO")
+    cache = FeatureCache(fake_cache, "validation")
+    expected = 0
+    for name in cache.names:
+        labels, mask = cache.frame_labels(name)
+        expected += int(((labels != -1) & ~mask).sum())
+    result = evaluate_cache(cache)
+    assert expected > 0 and result.frames_without_features == expected
+    assert result.as_dict()["frames_without_features"] == expected
+    assert f"{expected} of {result.raw.frames} annotated frames" in caplog.text

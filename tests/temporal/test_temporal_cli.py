@@ -60,7 +60,7 @@ def test_stage2_end_to_end_through_the_cli(tmp_path: Path) -> None:
     table = (tmp_path / "ablation.md").read_text()
     assert all(row in table for row in ("supervised (per frame)", "SSL (per frame)", "SSL + temporal |", "window vote"))
     lines = (tmp_path / "sub.txt").read_text().splitlines()
-    for bad, message in ((lines[:5] + lines[6:], "missing frame 00005"), (lines[:-5], "annotated frames but")):
+    for bad, message in ((lines[:5] + lines[6:], "missing frame 00005"), (lines[:-5], "validation-1 has no prediction for frame")):
         (tmp_path / "bad.txt").write_text("\n".join(bad) + "\n")
         with pytest.raises(DataFormatError, match=message):
             runner.invoke(app, ["evaluate", str(tmp_path / "bad.txt"), str(annotations)], catch_exceptions=False)

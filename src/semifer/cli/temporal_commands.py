@@ -63,17 +63,20 @@ def submit_command(
     window: int = typer.Option(30, "--window"),
 ) -> None:
     """Write the ABAW submission file (every frame of every video, validated before writing)."""
+    from semifer.data.base import read_text
     from semifer.errors import DataFormatError
     from semifer.inference.submission import write_submission
     from semifer.temporal.evaluate import predict_split
 
     _logging()
+    wanted: list[str] = []
+    if videos is not None:  # read first: a bad list should not cost a whole prediction run
+        if not videos.is_file():
+            raise DataFormatError(f"{videos}: video list not found")
+        wanted = [line.strip() for line in read_text(videos).splitlines() if line.strip()]
     labels = predict_split(checkpoint, features, split, smoothing, window)
     counts = {name: len(values) for name, values in labels.items()}
     if videos is not None:
-        if not videos.is_file():
-            raise DataFormatError(f"{videos}: video list not found")
-        wanted = [line.strip() for line in videos.read_text().splitlines() if line.strip()]
         missing = [name for name in wanted if name not in labels]
         if missing:
             raise DataFormatError(f"{videos}: {len(missing)} listed video(s) not in the cache {features / split}, e.g. {missing[0]}")
@@ -87,6 +90,10 @@ def submit_command(
 def evaluate_command(
     predictions: Path = typer.Argument(..., help="Predictions in the ABAW submission format (as written by semifer submit)."),
     annotations: Path = typer.Argument(..., help="Folder of EXPR annotation files, e.g. annotations/Validation_Set."),
+    images: Path = typer.Option(
+        None, "--images", help="The cropped_aligned frame folder (default: ANNOTATIONS/../../cropped_aligned); it tells "
+        "the annotation's extra last line from a missing prediction.",
+    ),
     smoothing: str = typer.Option("window", "--smoothing", help="Smoothing also reported: window | sliding | none"),
     window: int = typer.Option(30, "--window"),
     plots: Path = typer.Option(None, "--plots", help="Folder for confusion-matrix and per-class PNGs."),
@@ -98,8 +105,8 @@ def evaluate_command(
     from semifer.temporal.evaluate import annotation_targets, evaluate_labels
 
     _logging()
-    predicted = read_submission(predictions)
-    targets = annotation_targets(annotations, predicted)
+    predicted = read_submission(predictions, annotations)
+    targets = annotation_targets(annotations, predicted, images, source=str(predictions))
     result = evaluate_labels(predicted, targets, smoothing, window, source=str(predictions))
     reports = {"raw": result.raw, f"{smoothing} ({window})": result.smoothed}
     console = Console()

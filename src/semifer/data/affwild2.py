@@ -181,32 +181,37 @@ class AffWild2Videos:
         return VideoFrames(name=name, labels=labels, frame_paths=paths)
 
     def frames(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Labels of video ``name`` and the frame numbers that have an image, reconciled.
+        """Labels of video ``name`` and the frame numbers that have an image (``video_frames``)."""
+        return video_frames(self.annotation_folder / f"{name}.txt", self.image_folder / name)
 
-        The annotation can be one line longer than the last decoded frame (a known quirk of the
-        ABAW files): that line is dropped. A longer gap than ``TAIL_TOLERANCE`` is an error;
-        images past the end of the annotation are ignored with a warning.
-        """
-        annotation = self.annotation_folder / f"{name}.txt"
-        labels = read_expr_annotation(annotation)
-        numbers = _frame_numbers(self.image_folder / name)
-        last = int(numbers[-1]) if numbers.size else 0
-        if len(labels) == last + 1:
-            logger.debug("%s: annotation one line longer than the frames; last line dropped", name)
-            labels = labels[:-1]
-        elif len(labels) > last + TAIL_TOLERANCE:
-            raise DataFormatError(
-                f"{annotation}: video {name} has {len(labels)} annotated frames but its last face "
-                f"image is frame {last} in {self.image_folder / name} (tolerance {TAIL_TOLERANCE})"
-            )
-        beyond = numbers > len(labels)
-        if beyond.any():
-            logger.warning(
-                "%s: %d frame images beyond the %d annotated frames are ignored",
-                name, int(beyond.sum()), len(labels),
-            )
-            numbers = numbers[~beyond]
-        return labels, numbers
+
+def video_frames(annotation: Path, frame_folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of one video's annotation and the frame numbers that have an image, reconciled.
+
+    The annotation can be one line longer than the last decoded frame (a known quirk of the
+    ABAW files): that line is dropped. A longer gap than ``TAIL_TOLERANCE`` is an error;
+    images past the end of the annotation are ignored with a warning.
+    """
+    name = annotation.stem
+    labels = read_expr_annotation(annotation)
+    numbers = _frame_numbers(frame_folder)
+    last = int(numbers[-1]) if numbers.size else 0
+    if len(labels) == last + 1:
+        logger.debug("%s: annotation one line longer than the frames; last line dropped", name)
+        labels = labels[:-1]
+    elif len(labels) > last + TAIL_TOLERANCE:
+        raise DataFormatError(
+            f"{annotation}: video {name} has {len(labels)} annotated frames but its last face "
+            f"image is frame {last} in {frame_folder} (tolerance {TAIL_TOLERANCE})"
+        )
+    beyond = numbers > len(labels)
+    if beyond.any():
+        logger.warning(
+            "%s: %d frame images beyond the %d annotated frames are ignored",
+            name, int(beyond.sum()), len(labels),
+        )
+        numbers = numbers[~beyond]
+    return labels, numbers
 
 
 class AffWild2Frames(FaceReader):

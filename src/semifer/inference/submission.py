@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from semifer.checkpoint import atomic_write_text
+from semifer.data.base import read_text
 from semifer.errors import DataFormatError
 from semifer.labels import ABAW_CLASSES, NUM_CLASSES
 
@@ -52,16 +53,23 @@ def validate_submission(lines: list[str], frame_counts: Mapping[str, int], sourc
         raise DataFormatError(f"{source}: video {extra[0]} is not in the list of videos")
 
 
-def parse_lines(lines: list[str], source: str) -> dict[str, np.ndarray]:
-    """Labels per video from submission lines (after the header), frames 1..T each exactly once."""
+def parse_lines(lines: list[str], source: str, annotations: Path | None = None) -> dict[str, np.ndarray]:
+    """Labels per video from submission lines (after the header), frames 1..T each exactly once.
+
+    A video is a plain name (no folder, no ``..``); with ``annotations``, it must also have its
+    ``<video>.txt`` there, so that a misspelt or foreign video stops the evaluation, naming its line.
+    """
     frames: dict[str, dict[int, int]] = {}
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
         location, _, label_text = line.strip().rpartition(",")
         video, _, image = location.rpartition("/")
-        if not video or not image.endswith(".jpg") or not image[:-4].isdigit():
+        plain = bool(video) and "/" not in video and "\\" not in video and video not in (".", "..")
+        if not plain or not image.endswith(".jpg") or not image[:-4].isdigit():
             raise DataFormatError(f"{source}:{number}: {line.strip()!r} is not '<video>/00001.jpg,<label>'")
+        if annotations is not None and video not in frames and not (annotations / f"{video}.txt").is_file():
+            raise DataFormatError(f"{source}:{number}: video {video!r} has no annotation in {annotations}")
         if not label_text.strip().isdigit() or int(label_text) >= NUM_CLASSES:
             raise DataFormatError(f"{source}:{number}: label {label_text!r} is not an integer in 0..{NUM_CLASSES - 1}")
         frame = int(image[:-4])
@@ -93,15 +101,18 @@ def write_submission(path: Path, predictions: Mapping[str, np.ndarray], frame_co
     return Path(path)
 
 
-def read_submission(path: Path) -> dict[str, np.ndarray]:
-    """Labels per video from a submission (predictions) file; every error names the file and line."""
+def read_submission(path: Path, annotations: Path | None = None) -> dict[str, np.ndarray]:
+    """Labels per video from a submission (predictions) file; every error names the file and line.
+
+    ``annotations``: the folder of annotation files every video must have one in.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataFormatError(f"{path}: predictions file not found")
-    lines = path.read_text().splitlines()
+    lines = read_text(path).splitlines()
     if not lines or lines[0].strip() != HEADER:
         raise DataFormatError(f"{path}:1: header must be {HEADER!r}")
-    videos = parse_lines(lines, str(path))
+    videos = parse_lines(lines, str(path), annotations)
     if not videos:
         raise DataFormatError(f"{path}: no prediction lines after the header")
     return videos

@@ -37,9 +37,14 @@ class Evaluation:
     smoothed: F1Report
     smoothing: str
     window: int
+    # Annotated frames scored from their neighbours: no face image, or one that could not be decoded.
+    frames_without_features: int = 0
 
     def as_dict(self) -> dict[str, object]:
-        return {"raw": self.raw.as_dict(), "smoothed": self.smoothed.as_dict(), "smoothing": self.smoothing, "window": self.window}
+        return {
+            "raw": self.raw.as_dict(), "smoothed": self.smoothed.as_dict(), "smoothing": self.smoothing,
+            "window": self.window, "frames_without_features": self.frames_without_features,
+        }  # fmt: skip
 
 
 def cache_probabilities(
@@ -119,7 +124,18 @@ def evaluate_cache(
     """Predict every cached video of a split and score it against the cached labels."""
     probabilities = cache_probabilities(cache, model, clip_length, stride)
     predictions = {name: values.argmax(axis=1) for name, values in probabilities.items()}
-    return evaluate_labels(predictions, cache_targets(cache), smoothing, window, source=str(cache.folder / cache.split))
+    source = str(cache.folder / cache.split)
+    result = evaluate_labels(predictions, cache_targets(cache), smoothing, window, source=source)
+    for name in cache.names:
+        labels, mask = cache.frame_labels(name)
+        result.frames_without_features += int(((labels != UNLABELED) & ~mask).sum())
+    if result.frames_without_features:
+        logger.info(
+            "%s: %d of %d annotated frames have no face feature (no face image, or an image that could not be "
+            "decoded at extraction) and are scored from their neighbours",
+            source, result.frames_without_features, result.raw.frames,
+        )
+    return result
 
 
 def open_predictor(checkpoint: Path, features: Path, split: str) -> tuple[FeatureCache, nn.Module | None, dict[str, Any]]:
@@ -148,27 +164,50 @@ def predict_split(checkpoint: Path, features: Path, split: str, smoothing: str =
     return {name: smooth(values.argmax(axis=1), smoothing, window) for name, values in probabilities.items()}
 
 
-def annotation_targets(folder: Path, predictions: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Labels of every annotation file in ``folder``, aligned to the predicted frame counts.
-
-    An annotation one line longer than the predictions (the known ABAW quirk) loses its last
-    line; any other length difference is an error naming the file and both counts.
-    """
-    from semifer.data.affwild2 import read_expr_annotation
-
-    folder = Path(folder)
-    files = sorted(folder.glob("*.txt"))
+def annotation_files(folder: Path) -> dict[str, Path]:
+    """The EXPR annotation files of ``folder`` by video name."""
+    files = sorted(Path(folder).glob("*.txt"))
     if not files:
         raise DataFormatError(f"{folder}: no annotation (.txt) files")
+    return {path.stem: path for path in files}
+
+
+def annotation_targets(
+    folder: Path, predictions: dict[str, np.ndarray], images: Path | None = None, source: str = "predictions"
+) -> dict[str, np.ndarray]:
+    """Labels of every annotation file in ``folder``, aligned to the predicted frame counts.
+
+    Every annotated frame needs its prediction, with one exception, the known ABAW quirk: an
+    annotation one line longer than the video's frames, whose last line has no frame image
+    (``semifer.data.affwild2.video_frames``), may go without a prediction for that line, which
+    is then dropped. Only the frame folder tells that line from a missing prediction: ``images``
+    is the ``cropped_aligned`` folder (default: ``<folder>/../../cropped_aligned``, the Aff-Wild2
+    layout). Errors name ``source``, the video and the first frame without a prediction.
+    """
+    from semifer.data.affwild2 import read_expr_annotation, video_frames
+
+    folder = Path(folder)
+    images = Path(images) if images is not None else folder.parent.parent / "cropped_aligned"
     targets: dict[str, np.ndarray] = {}
-    for path in files:
+    for name, path in annotation_files(folder).items():
         labels = read_expr_annotation(path)
         if labels.size == 0:
             raise DataFormatError(f"{path}: empty video, the annotation lists no frame")
-        predicted = predictions.get(path.stem)
-        if predicted is not None and labels.size == predicted.size + 1:
-            labels = labels[:-1]
-        elif predicted is not None and labels.size != predicted.size:
-            raise DataFormatError(f"{path}: video {path.stem} has {labels.size} annotated frames but {predicted.size} predicted")
-        targets[path.stem] = labels
+        predicted = predictions.get(name)
+        if predicted is not None and predicted.size == labels.size - 1:
+            if not (images / name).is_dir():
+                raise DataFormatError(
+                    f"{source}: video {name} has no prediction for the last annotated frame {labels.size:05d}.jpg, "
+                    f"and without its frame folder {images / name} (--images) it cannot be told whether that is "
+                    "the ABAW annotation's extra line"
+                )
+            labels, _ = video_frames(path, images / name)
+        if predicted is not None and predicted.size < labels.size:
+            raise DataFormatError(
+                f"{source}: video {name} has no prediction for frame {predicted.size + 1:05d}.jpg "
+                f"({path} annotates {labels.size} frames)"
+            )
+        if predicted is not None and predicted.size > labels.size:
+            raise DataFormatError(f"{source}: video {name} has {predicted.size} predicted frames but {path} annotates {labels.size}")
+        targets[name] = labels
     return targets
