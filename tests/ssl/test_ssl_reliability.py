@@ -17,7 +17,7 @@ from semifer.ssl.loop import train_spatial
 from ssl_helpers import spatial_config, spatial_data
 
 WORKER = Path(__file__).parent / "spatial_worker.py"
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+ENV = dict(os.environ)  # same thread count as this process: float sums, hence weights, depend on it
 
 
 def worker(out: Path, action: str, *overrides: str) -> list[str]:

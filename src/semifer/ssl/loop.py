@@ -21,9 +21,9 @@ from semifer.checkpoint import atomic_write_text, latest_checkpoint, prune_check
 from semifer.data.sampling import UniformStream
 from semifer.data.transforms import WeakStrongViews, eval_transform, weak_transform
 from semifer.errors import CheckpointError, ConfigError
+from semifer.runfolder import run_lock
 from semifer.ssl.config import CHOICES, SpatialConfig
 from semifer.ssl.data import SeededViews, SpatialData, balanced_stream, build_data, infinite_loader
-from semifer.runlock import run_lock
 from semifer.ssl.distributed import Placement, barrier, setup, teardown, unwrap
 from semifer.ssl.evaluate import evaluate, validation_items
 from semifer.ssl.monitor import IntervalStats, MetricsWriter

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from semifer.labels import ABAW_CLASSES, NUM_CLASSES
+from semifer.runfolder import drop_metrics_after
 from semifer.ssl.distributed import all_reduce_sum
 
 PSEUDO_LABELS = "pseudo_labels"
@@ -77,16 +78,8 @@ class MetricsWriter:
         from torch.utils.tensorboard import SummaryWriter
 
         self.path = run_dir / "metrics.jsonl"
-        self._drop_rows_after(resume_step)
-        self.tensorboard = SummaryWriter(str(run_dir / "tb"), purge_step=resume_step + 1 if resume_step else None)
-
-    def _drop_rows_after(self, step: int) -> None:
-        """A resumed run rewrites the rows logged after its checkpoint, so no step appears twice."""
-        if not self.path.is_file():
-            return
-        rows = [line for line in self.path.read_text().splitlines() if line.strip()]
-        kept = [line for line in rows if json.loads(line).get("step", 0) <= step]
-        self.path.write_text("".join(line + "\n" for line in kept))
+        drop_metrics_after(self.path, resume_step)
+        self.tensorboard = SummaryWriter(str(run_dir / "tb"), purge_step=resume_step + 1)
 
     def write(self, step: int, row: dict[str, Any]) -> None:
         with open(self.path, "a") as handle:

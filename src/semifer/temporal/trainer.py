@@ -6,9 +6,11 @@ Run folder (same conventions as stage 1)::
     <run>/checkpoints/step-XXXXXXXX/   temporal.safetensors, optimizer.safetensors, model.json, state.json
     <run>/best/                        the epoch with the best validation macro F1 (raw labels)
 
-Checkpoints are written at the end of each epoch; with ``resume=true`` a run restarts from the
-latest one. Shuffling and dropout are seeded from ``seed + epoch``, so a resumed run draws the
-same clips as an uninterrupted one without storing RNG state.
+Checkpoints are written at the end of each epoch, ``best/`` first, so the latest checkpoint never
+records a best F1 that ``best/`` does not hold; with ``resume=true`` a run restarts from the
+latest one (from step 0 if it has none), only on the feature cache it was trained on. Shuffling
+and dropout are seeded from ``seed + epoch``, so a resumed run draws the same clips as an
+uninterrupted one without storing RNG state. The run holds its folder's lock throughout.
 """
 
 from __future__ import annotations
@@ -26,11 +28,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 from torch.utils.tensorboard import SummaryWriter
 
-from semifer.checkpoint import latest_checkpoint, load_checkpoint, prune_checkpoints, save_checkpoint, step_folder
+from semifer.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+    save_checkpoint,
+    step_folder,
+    tidy_run_folder,
+)
 from semifer.config import save_config
-from semifer.errors import ConfigError
+from semifer.errors import CheckpointError, ConfigError
 from semifer.labels import UNLABELED
 from semifer.models.temporal import MODEL_FILE, TemporalEncoder, model_description
+from semifer.runfolder import drop_metrics_after, run_lock
 from semifer.temporal.config import TemporalConfig
 from semifer.temporal.dataset import ClipDataset
 from semifer.temporal.evaluate import evaluate_cache
@@ -83,11 +93,31 @@ def _check(config: TemporalConfig) -> None:
         raise ConfigError("clip_length, stride and inference_stride must be positive")
 
 
+def _check_same_features(checkpoint: Path, cache: FeatureCache) -> None:
+    """A run resumes only on features of the stage-1 checkpoint it was trained on."""
+    try:
+        trained_on = json.loads((checkpoint / MODEL_FILE).read_text()).get("spatial_checkpoint_digest")
+        features = json.loads((checkpoint / "state.json").read_text())["config"]["features"]
+    except (OSError, json.JSONDecodeError, KeyError) as error:
+        raise CheckpointError(f"corrupt checkpoint {checkpoint}: {error}") from None
+    if trained_on != cache.digest:
+        raise CheckpointError(
+            f"{checkpoint} was trained on features of stage-1 checkpoint {str(trained_on)[:12]} ({features}), but "
+            f"{cache.folder} holds features of {cache.digest[:12]} ({cache.index.get('checkpoint')}): "
+            "use another run_dir to train on this cache"
+        )
+
+
 def train_temporal(config: TemporalConfig, progress: bool = True) -> Path:
     """Train the temporal encoder; returns the run folder (``best/`` holds the model to use)."""
     _check(config)
     run = Path(config.run_dir)
-    run.mkdir(parents=True, exist_ok=True)
+    with run_lock(run):
+        tidy_run_folder(run)
+        return _train(config, run, progress)
+
+
+def _train(config: TemporalConfig, run: Path, progress: bool) -> Path:
     save_config(config, run / "config.yaml")
     device = _device(config.device)
     train_cache = FeatureCache(Path(config.features), config.train_split)
@@ -107,6 +137,7 @@ def train_temporal(config: TemporalConfig, progress: bool = True) -> Path:
     epoch, step, best = 0, 0, -1.0
     latest = latest_checkpoint(run / "checkpoints") if config.resume else None
     if latest is not None:
+        _check_same_features(latest, train_cache)
         tensors, state = load_checkpoint(latest, ["temporal", "optimizer"])
         model.load_state_dict(tensors["temporal"])
         _load_optimizer(optimizer, tensors["optimizer"], state["param_groups"])
@@ -114,7 +145,8 @@ def train_temporal(config: TemporalConfig, progress: bool = True) -> Path:
         epoch, step, best = state["epoch"], state["step"], state["best_macro_f1"]
         logger.info("resumed from %s (epoch %d, step %d)", latest, epoch, step)
 
-    writer = SummaryWriter(str(run / "tb"))
+    drop_metrics_after(run / "metrics.jsonl", step)
+    writer = SummaryWriter(str(run / "tb"), purge_step=step + 1)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"), TimeRemainingColumn())
     with Progress(*columns, disable=not progress) as bar, open(run / "metrics.jsonl", "a") as metrics:
         task = bar.add_task("train-temporal", total=config.epochs * steps_per_epoch, completed=step, status="")
@@ -160,9 +192,9 @@ def train_temporal(config: TemporalConfig, progress: bool = True) -> Path:
             state = {"epoch": epoch, "step": step, "best_macro_f1": best, "val_macro_f1": result.raw.macro_f1,
                      "scheduler": scheduler.state_dict(), **optimizer_json, "config": asdict(config)}
             files = {MODEL_FILE: json.dumps(description, indent=2), "config.yaml": (run / "config.yaml").read_text()}
-            save_checkpoint(step_folder(run / "checkpoints", step), {"temporal": model.state_dict(), "optimizer": optimizer_tensors}, state, files)
-            prune_checkpoints(run / "checkpoints", config.keep_last)
             if improved:
                 save_checkpoint(run / "best", {"temporal": model.state_dict()}, {**state, "evaluation": result.as_dict()}, files)
+            save_checkpoint(step_folder(run / "checkpoints", step), {"temporal": model.state_dict(), "optimizer": optimizer_tensors}, state, files)
+            prune_checkpoints(run / "checkpoints", config.keep_last)
     writer.close()
     return run

@@ -1,18 +1,21 @@
-"""One training process per run folder: an OS file lock on ``<run>/.lock``, held for the run.
+"""Run-folder conventions shared by both stages: one process per folder, resumable metrics.
 
-``fcntl.flock`` locks belong to the open file, so the kernel drops the lock when the process
-dies, however it dies (SIGKILL included): a killed run never leaves a stale lock to clear
-by hand, and the next ``resume=true`` takes the folder at once.
+The lock is an OS file lock (``fcntl.flock``) on ``<run>/.lock``, held for the whole run.
+Such a lock belongs to the open file, so the kernel drops it when the process dies, however
+it dies (SIGKILL included): a killed run never leaves a stale lock to clear by hand, and the
+next ``resume=true`` takes the folder at once.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from semifer.checkpoint import atomic_write_text
 from semifer.errors import SemiferError
 
 LOCK_FILE = ".lock"
@@ -52,3 +55,22 @@ def run_lock(run_dir: Path, enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+def drop_metrics_after(path: Path, step: int) -> None:
+    """Keep the ``metrics.jsonl`` rows up to ``step``, the step a run resumes from.
+
+    The rows a killed run logged after its last checkpoint are logged again by the resumed
+    run, so no step appears twice. A torn last line (killed mid-write) goes too.
+    """
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if row.get("step", 0) <= step:
+            kept.append(line + "\n")
+    atomic_write_text(path, "".join(kept))
