@@ -89,7 +89,11 @@ def save_run_checkpoint(
 
 
 def load_run_checkpoint(folder: Path, networks: dict[str, Network]) -> dict[str, Any]:
-    """Restore ``networks`` and the RNGs from ``folder``; returns its ``state.json``."""
+    """Restore ``networks`` and the RNGs from ``folder``; returns its ``state.json``.
+
+    The CUDA generator saved is that of the saving process's device (one device per process);
+    it is restored on this process's device, and skipped when resuming without CUDA.
+    """
     groups = ["rng"] + [g for name in networks for g in (name, f"optimizer-{name}")]
     tensors, state = load_checkpoint(folder, groups)
     try:
@@ -98,6 +102,8 @@ def load_run_checkpoint(folder: Path, networks: dict[str, Network]) -> dict[str,
             _restore_optimizer(network, tensors[f"optimizer-{name}"], state["optimizers"][name])
             network.scheduler.load_state_dict(state["schedulers"][name])
         torch.set_rng_state(tensors["rng"]["torch"])
+        if "cuda" in tensors["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state(tensors["rng"]["cuda"])
         random.setstate(_python_rng(state["rng"]["python"]))
         numpy_state = state["rng"]["numpy"]
         np.random.set_state((numpy_state[0], np.asarray(numpy_state[1], dtype=np.uint32), *numpy_state[2:]))
