@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -52,15 +53,33 @@ def test_second_run_on_a_live_run_folder_is_refused(tmp_path: Path) -> None:
     assert (tmp_path / "run" / "checkpoints" / "step-00000004" / "state.json").is_file()
 
 
+def hidden(run: Path) -> list[str]:
+    return [p.name for folder in (run, run / "checkpoints") for p in folder.iterdir() if p.name.startswith(".") and p.is_dir()]
+
+
 def same_weights(a: Path, b: Path) -> bool:
     left, right = load_file(a / "student.safetensors"), load_file(b / "student.safetensors")
     return left.keys() == right.keys() and all(torch.equal(left[k], right[k]) for k in left)
 
 
-def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_from_step_0(tmp_path: Path) -> None:
-    killed = run_worker(tmp_path / "killed", "kill-step:1")
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_spatial(spatial_config(tmp_path_factory.mktemp("full")), progress=False, data=spatial_data())
+
+
+def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_from_step_0(tmp_path: Path, uninterrupted: Path) -> None:
+    killed = run_worker(tmp_path, "kill-step:1")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    assert (tmp_path / "killed" / "run" / "config.yaml").is_file()
-    resumed = train_spatial(spatial_config(tmp_path / "killed", resume="true"), progress=False, data=spatial_data())
-    full = train_spatial(spatial_config(tmp_path / "full"), progress=False, data=spatial_data())
-    assert same_weights(full / "checkpoints" / "step-00000004", resumed / "checkpoints" / "step-00000004")
+    assert (tmp_path / "run" / "config.yaml").is_file()
+    resumed = train_spatial(spatial_config(tmp_path, resume="true"), progress=False, data=spatial_data())
+    assert same_weights(uninterrupted / "checkpoints" / "step-00000004", resumed / "checkpoints" / "step-00000004")
+
+
+def test_resume_removes_half_written_checkpoint_folders(tmp_path: Path, uninterrupted: Path) -> None:
+    killed = run_worker(tmp_path, "kill-save:step:2")  # inside the step-4 checkpoint's write
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    run = tmp_path / "run"
+    assert hidden(run)
+    resumed = train_spatial(spatial_config(tmp_path, resume="true"), progress=False, data=spatial_data())
+    assert hidden(run) == []
+    assert same_weights(uninterrupted / "checkpoints" / "step-00000004", resumed / "checkpoints" / "step-00000004")
