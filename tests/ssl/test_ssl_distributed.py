@@ -1,4 +1,4 @@
-"""Two CPU processes under torchrun (gloo): same teacher update on every rank."""
+"""Two CPU processes under torchrun (gloo): same teacher update on every rank, shared validation."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+
+from semifer.data.transforms import eval_transform
+from semifer.models.backbone import load_frame_model
+from semifer.ssl.evaluate import evaluate, validation_items
+
+from ssl_helpers import spatial_data
 
 WORKER = Path(__file__).parent / "ddp_worker.py"
 
@@ -37,3 +43,16 @@ def test_two_process_run_keeps_ranks_identical(tmp_path: Path, feedback: str) ->
         weights = [k for k in rank0 if "running_" not in k and "num_batches" not in k]
         assert len(weights) > 10
         assert all(torch.equal(rank0[k], rank1[k]) for k in weights), name
+
+    # Validation: each rank predicted its half of the frames (for both networks), and the
+    # summed confusion counts give every rank the F1 that one process gets on all frames.
+    data = spatial_data()
+    items = validation_items(data.validation, 0)
+    ranks = [json.loads((tmp_path / f"validation-rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert [r["frames"] for r in ranks] == [len(items[0::2]) * 2, len(items[1::2]) * 2]
+    assert ranks[0]["macro_f1"] == ranks[1]["macro_f1"]
+    checkpoint = tmp_path / "run" / "checkpoints" / "step-00000003"
+    for network, f1 in zip(("teacher", "student"), ranks[0]["macro_f1"]):
+        model, spec = load_frame_model(checkpoint, network)
+        alone = evaluate(model, data.validation, items, eval_transform(spec), torch.device("cpu"))
+        assert alone.macro_f1 == f1, network

@@ -70,6 +70,18 @@ def all_reduce_sum(value: torch.Tensor) -> torch.Tensor:
     return value
 
 
+def broadcast_buffers(model: nn.Module) -> None:
+    """Give every rank rank 0's buffers (BatchNorm statistics), as DDP does at each forward.
+
+    Ranks' own running statistics drift apart between those forwards; an evaluation sharded
+    over ranks must use one model, the one rank 0 saves.
+    """
+    if not dist.is_initialized() or dist.get_world_size() == 1:
+        return
+    for buffer in model.buffers():
+        dist.broadcast(buffer.data, src=0)
+
+
 def wrap(model: nn.Module, placement: Placement) -> nn.Module:
     """DDP-wrap ``model`` when more than one process runs, else return it unchanged."""
     if placement.world == 1:

@@ -9,8 +9,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from semifer.data.base import CorruptImageError, FaceReader
 from semifer.data.transforms import Transform
-from semifer.labels import UNLABELED
-from semifer.metrics import F1Report
+from semifer.labels import NUM_CLASSES, UNLABELED
+from semifer.metrics import F1Report, confusion_matrix, macro_f1_from_matrix, per_class_f1
+from semifer.ssl.distributed import all_reduce_sum
 
 
 class _Frames(Dataset):
@@ -46,18 +47,22 @@ def validation_items(reader: FaceReader, max_frames: int) -> np.ndarray:
 @torch.no_grad()
 def evaluate(
     model: nn.Module, reader: FaceReader, items: np.ndarray, transform: Transform, device: torch.device,
-    batch_size: int = 64, workers: int = 0,
+    batch_size: int = 64, workers: int = 0, rank: int = 0, world: int = 1,
 ) -> F1Report:
-    """Predict every item in eval mode and score it; the model's train/eval mode is restored."""
+    """Predict every item in eval mode and score it; the model's train/eval mode is restored.
+
+    Under torchrun each of the ``world`` ranks predicts every ``world``-th item and the
+    confusion counts are summed over ranks (a tensor on ``device``, as nccl needs), so every
+    rank returns the report of all items.
+    """
     was_training = model.training
     model.eval()
-    loader = DataLoader(_Frames(reader, items, transform), batch_size=batch_size, num_workers=workers, collate_fn=_collate)
-    targets, predictions = [], []
+    shard = _Frames(reader, items[rank::world], transform)
+    loader = DataLoader(shard, batch_size=batch_size, num_workers=workers, collate_fn=_collate)
+    counts = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
     for images, labels in loader:
         if len(labels):
-            predictions.append(model(images.to(device)).argmax(-1).cpu())
-            targets.append(labels)
+            counts += confusion_matrix(labels.numpy(), model(images.to(device)).argmax(-1).cpu().numpy())
     model.train(was_training)
-    if not targets:
-        return F1Report.from_labels(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
-    return F1Report.from_labels(torch.cat(targets).numpy(), torch.cat(predictions).numpy())
+    matrix = all_reduce_sum(torch.from_numpy(counts).to(device)).cpu().numpy() if world > 1 else counts
+    return F1Report(macro_f1_from_matrix(matrix), per_class_f1(matrix), matrix)

@@ -24,7 +24,7 @@ from semifer.errors import CheckpointError, ConfigError
 from semifer.runfolder import run_lock
 from semifer.ssl.config import CHOICES, SpatialConfig
 from semifer.ssl.data import SeededViews, SpatialData, balanced_stream, build_data, infinite_loader
-from semifer.ssl.distributed import Placement, barrier, setup, teardown, unwrap
+from semifer.ssl.distributed import Placement, barrier, broadcast_buffers, setup, teardown, unwrap
 from semifer.ssl.evaluate import evaluate, validation_items
 from semifer.ssl.monitor import IntervalStats, MetricsWriter
 from semifer.ssl.progress import step_progress
@@ -157,8 +157,8 @@ def _train(config: SpatialConfig, data: SpatialData, placement: Placement, start
                     writer.write(step, row)
                     writer.histogram(step, stats.histogram)
                 stats.reset()
-            if items is not None and placement.is_main and (step % config.eval_every == 0 or step == config.steps):
-                best = _validate(config, networks, spec, data, items, device, writer, step, best)
+            if items is not None and (step % config.eval_every == 0 or step == config.steps):
+                best = _validate(config, networks, spec, data, items, placement, writer, step, best)
             if step % config.checkpoint_every == 0 or step == config.steps:
                 if placement.is_main:
                     progress_state = {"step": step, "best_macro_f1": best, "baseline": _baseline(task)}
@@ -173,20 +173,31 @@ def _train(config: SpatialConfig, data: SpatialData, placement: Placement, start
 
 def _validate(
     config: SpatialConfig, networks: dict[str, Any], spec: Any, data: SpatialData, items: np.ndarray,
-    device: torch.device, writer: MetricsWriter | None, step: int, best: float,
+    placement: Placement, writer: MetricsWriter | None, step: int, best: float,
 ) -> float:
-    """Score every network; keep ``best/`` for the student (the network stage 2 uses)."""
+    """Score every network; keep ``best/`` for the student (the network stage 2 uses).
+
+    Every rank predicts its share of the frames with rank 0's BatchNorm statistics (the ones
+    the checkpoint holds) and gets the same summed score, so no rank idles at a collective
+    while one validates alone; rank 0 writes.
+    """
     row = {}
     for name, network in networks.items():
-        report = evaluate(unwrap(network.model), data.validation, items, eval_transform(spec), device)  # type: ignore[arg-type]
+        model = unwrap(network.model)
+        broadcast_buffers(model)
+        report = evaluate(  # type: ignore[arg-type]
+            model, data.validation, items, eval_transform(spec), placement.device, rank=placement.rank, world=placement.world
+        )
         row[f"val/{name}_macro_f1"] = report.macro_f1
     if writer is not None:
         writer.write(step, row)
     f1 = row["val/student_macro_f1"]
-    log.info("step %d: validation macro F1 %s", step, {k: round(v, 4) for k, v in row.items()})
+    if placement.is_main:
+        log.info("step %d: validation macro F1 %s", step, {k: round(v, 4) for k, v in row.items()})
     if f1 > best:
-        state = {"step": step, "best_macro_f1": f1, "val": row}
-        save_run_checkpoint(Path(config.run_dir) / "best", networks, spec, config, state)
+        if placement.is_main:
+            state = {"step": step, "best_macro_f1": f1, "val": row}
+            save_run_checkpoint(Path(config.run_dir) / "best", networks, spec, config, state)
         return f1
     return best
 
