@@ -39,7 +39,9 @@ def load_config(schema: type[T], recipe: str | Path | None, overrides: list[str]
             merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides)))
     except OmegaConfBaseException as error:
         where = f" in {recipe}" if recipe else ""
-        raise ConfigError(f"invalid config{where}: {_first_line(error)}") from None
+        key = getattr(error, "full_key", None)
+        named = f" (key {key})" if key and key not in _first_line(error) else ""
+        raise ConfigError(f"invalid config{where}: {_first_line(error)}{named}") from None
     return OmegaConf.to_object(merged)  # type: ignore[return-value]
 
 

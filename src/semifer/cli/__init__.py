@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from semifer.cli.app import app
 from semifer.errors import SemiferError
@@ -23,5 +24,5 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except SemiferError as error:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         sys.exit(2)
