@@ -42,3 +42,22 @@ def test_missing_and_empty_sources_are_named(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match=r"data.sources\[0\]: .*no imagefolder images"):
         build_data(DataConfig(sources=[SourceEntry(path=str(tmp_path / "empty"), use="unlabeled")]), seed=0)
+
+
+def test_split_sources_give_per_class_labeled_images_from_their_merged_pool(tmp_path: Path) -> None:
+    _folder(tmp_path / "affectnet", {"happiness": 5, "sadness": 4})
+    _folder(tmp_path / "expw", {"happiness": 6, "sadness": 1})
+    config = DataConfig(
+        root=str(tmp_path),
+        per_class=3,
+        sources=[
+            SourceEntry(format="imagefolder", path="affectnet", use="split"),
+            SourceEntry(format="imagefolder", path="expw", use="split"),
+        ],
+    )
+    data = build_data(config, seed=0)
+    counts = np.bincount(data.labeled.labels, minlength=8)
+    assert counts[4] == 3 and counts[5] == 3  # per class over both sources, not 3 from each
+    assert len(data.labeled) + len(data.unlabeled) == 16
+    draws = {(reader.source, len(items)) for reader, items in data.labeled.parts}
+    assert sum(n for _, n in draws) == 6

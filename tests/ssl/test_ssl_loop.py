@@ -39,6 +39,19 @@ def test_ssl_run_writes_logs_checkpoints_and_best(tmp_path: Path) -> None:
     assert again == run  # finished run: returned at once
 
 
+def test_decoded_cache_run_in_bf16_channels_last_with_a_worker(tmp_path: Path) -> None:
+    config = spatial_config(
+        tmp_path, bf16="true", channels_last="true", **{"data.workers": 1, "data.decoded_cache": str(tmp_path / "cache")}
+    )
+    run = train_spatial(config, progress=False, data=spatial_data())
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    last = [r for r in rows if "loss/teacher" in r][-1]
+    assert last["step"] == 4 and last["skipped_images"] == 0 and "pseudo/accuracy" in last
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [
+        "labeled.json", "labeled.npy", "unlabeled.json", "unlabeled.npy"
+    ]
+
+
 def test_supervised_mode_saves_single_network(tmp_path: Path) -> None:
     run = train_spatial(spatial_config(tmp_path, mode="supervised", steps=2), progress=False, data=spatial_data())
     folder = run / "checkpoints" / "step-00000002"
@@ -49,8 +62,12 @@ class Killed(Exception):
     pass
 
 
-def test_killed_and_resumed_run_matches_uninterrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    full = train_spatial(spatial_config(tmp_path / "a", steps=6, checkpoint_every=3, eval_every=100), progress=False, data=spatial_data())
+@pytest.mark.parametrize("decoded_cache", [False, True])
+def test_killed_and_resumed_run_matches_uninterrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, decoded_cache: bool
+) -> None:
+    cache = {"data.decoded_cache": str(tmp_path / "cache")} if decoded_cache else {}
+    full = train_spatial(spatial_config(tmp_path / "a", steps=6, checkpoint_every=3, eval_every=100, **cache), progress=False, data=spatial_data())
     real = TeacherStudentTask.train_step
 
     def killed_at_step_4(self: TeacherStudentTask, *args: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -61,8 +78,8 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path: Path, monkeypatc
     with monkeypatch.context() as patch:
         patch.setattr(TeacherStudentTask, "train_step", killed_at_step_4)
         with pytest.raises(Killed):
-            train_spatial(spatial_config(tmp_path / "b", steps=6, checkpoint_every=3, eval_every=100), progress=False, data=spatial_data())
-    resumed = train_spatial(spatial_config(tmp_path / "b", steps=6, checkpoint_every=3, eval_every=100, resume="true"), progress=False, data=spatial_data())
+            train_spatial(spatial_config(tmp_path / "b", steps=6, checkpoint_every=3, eval_every=100, **cache), progress=False, data=spatial_data())
+    resumed = train_spatial(spatial_config(tmp_path / "b", steps=6, checkpoint_every=3, eval_every=100, resume="true", **cache), progress=False, data=spatial_data())
     for name in ("teacher", "student"):
         a = load_file(full / "checkpoints" / "step-00000006" / f"{name}.safetensors")
         b = load_file(resumed / "checkpoints" / "step-00000006" / f"{name}.safetensors")

@@ -16,8 +16,8 @@ class SourceEntry:
     """One on-disk source and how stage 1 uses it.
 
     ``use``: ``labeled`` (its labeled items are labeled data, its -1 items unlabeled data),
-    ``split`` (the paper's mixing: ``data.per_class`` labeled images per class, the rest
-    unlabeled), or ``unlabeled`` (all of it unlabeled). ``fraction`` < 1 keeps a uniform
+    ``split`` (the paper's mixing: ``data.per_class`` labeled images per class drawn from all
+    ``split`` sources merged into one pool, the rest unlabeled), or ``unlabeled`` (all of it unlabeled). ``fraction`` < 1 keeps a uniform
     seeded subset (the paper keeps one third of MS1MV2).
     """
 
@@ -41,6 +41,7 @@ class DataConfig:
     validation_max_frames: int = 0  # 0 = all; otherwise an evenly spaced subset
     balanced_per_class: int = 0  # draws per class per sampler epoch; 0 = largest class
     workers: int = 2
+    decoded_cache: str = ""  # a folder: decode every face once (small images only), augment in batches
     randaugment_ops: int = 2
     randaugment_magnitude: int = 10
 

@@ -18,12 +18,17 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from semifer.data.base import CorruptImageError, DataFormatError, FaceReader
+from semifer.data.batch_views import BatchViews
+from semifer.data.decoded_cache import DecodedImages, open_decoded
 from semifer.data.sampling import BalancedStream, ShardedBatches, UniformStream
+from semifer.data.transforms import WeakStrongViews, weak_transform
 from semifer.errors import ConfigError
 from semifer.labels import ABAW_CLASSES, UNLABELED, split_per_class
+from semifer.models.backbone import FrameModelSpec
 from semifer.ssl.config import USES, DataConfig
 
 log = logging.getLogger(__name__)
+LABELED_STREAM, UNLABELED_STREAM = 0, 1
 
 
 class FacePool:
@@ -130,6 +135,7 @@ def build_data(config: DataConfig, seed: int) -> SpatialData:
 
     labeled: list[tuple[FaceReader, np.ndarray]] = []
     unlabeled: list[tuple[FaceReader, np.ndarray]] = []
+    merged: list[tuple[FaceReader, np.ndarray]] = []  # the `split` sources, drawn from as one pool
     for number, entry in enumerate(config.sources):
         key = f"data.sources[{number}]"
         source = SourceConfig(format=entry.format, path=entry.path, split=entry.split, labeled=entry.use != "unlabeled")
@@ -140,16 +146,17 @@ def build_data(config: DataConfig, seed: int) -> SpatialData:
         if len(reader) == 0:
             raise ConfigError(f"{key}.path holds no images: {entry.path}")
         items = _subset(len(reader), entry.fraction, seed + number)
-        labels = reader.labels[items]
         if entry.use == "unlabeled":
             unlabeled.append((reader, items))
-            continue
-        if entry.use == "split":
-            keep, rest = split_per_class(labels, config.per_class, seed + number)
+        elif entry.use == "split":
+            merged.append((reader, items))
         else:
-            keep, rest = np.flatnonzero(labels != UNLABELED), np.flatnonzero(labels == UNLABELED)
-        labeled.append((reader, items[keep]))
-        unlabeled.append((reader, items[rest]))
+            labels = reader.labels[items]
+            labeled.append((reader, items[labels != UNLABELED]))
+            unlabeled.append((reader, items[labels == UNLABELED]))
+    for keep, rest in _split_merged(merged, config.per_class, seed):
+        labeled.append(keep)
+        unlabeled.append(rest)
     data = SpatialData(FacePool(labeled, labeled=True), FacePool(unlabeled, labeled=False))
     if len(data.labeled) == 0:
         raise ConfigError("the configured data.sources hold no labeled images")
@@ -158,6 +165,24 @@ def build_data(config: DataConfig, seed: int) -> SpatialData:
     if config.manifest:
         data.unlabeled_truth = _truth(config.manifest, data.unlabeled)
     return data
+
+
+def _split_merged(
+    parts: list[tuple[FaceReader, np.ndarray]], per_class: int, seed: int
+) -> list[tuple[tuple[FaceReader, np.ndarray], tuple[FaceReader, np.ndarray]]]:
+    """The paper's mixing: ``per_class`` labeled images per class drawn from the merged
+    ``split`` sources (AffectNet + ExpW as one pool), the rest of them unlabeled."""
+    if not parts:
+        return []
+    labels = np.concatenate([reader.labels[items] for reader, items in parts])
+    keep, _ = split_per_class(labels, per_class, seed)
+    chosen = np.zeros(len(labels), dtype=bool)
+    chosen[keep] = True
+    offsets = np.cumsum([0] + [len(items) for _, items in parts])
+    return [
+        ((reader, items[chosen[start:end]]), (reader, items[~chosen[start:end]]))
+        for (reader, items), start, end in zip(parts, offsets[:-1], offsets[1:])
+    ]
 
 
 def _validation_reader(config: DataConfig) -> FaceReader:
@@ -177,17 +202,78 @@ def _truth(manifest: str, pool: FacePool) -> np.ndarray:
     return np.concatenate(truths) if truths else np.empty(0, dtype=np.int64)
 
 
+class DecodedBatches(Dataset):
+    """Whole batches from a ``DecodedImages`` cache, their views made on batched tensors.
+
+    DataLoader hands ``__getitems__`` a batch's draws; the views are seeded from the batch's
+    first draw number, so a batch is the same whichever worker makes it and after a resume.
+    """
+
+    def __init__(
+        self, images: DecodedImages, labels: np.ndarray, views: Callable[[torch.Tensor], Any], seed: int, stream: int
+    ) -> None:
+        self.images, self.labels, self.views, self.seed, self.stream = images, labels, views, seed, stream
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitems__(self, draws: list[tuple[int, int]]) -> dict[str, Any]:
+        indices = np.array([index for index, _ in draws], dtype=np.int64)
+        kept = indices[self.images.valid[indices]]
+        pixels = BatchViews.as_tensor(self.images.pixels[kept])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(hash((self.seed, self.stream, draws[0][1])) & 0x7FFF_FFFF_FFFF)
+            images = self.views(pixels)
+        return {
+            "images": images,
+            "labels": torch.from_numpy(self.labels[kept]),
+            "indices": torch.from_numpy(kept),
+            "skipped": len(indices) - len(kept),
+        }
+
+
+def _whole_batch(batch: dict[str, Any]) -> dict[str, Any]:
+    return batch
+
+
 def infinite_loader(
-    dataset: SeededViews, stream: BalancedStream | UniformStream, batch_size: int, rank: int, world: int,
-    start_step: int, workers: int,
+    dataset: SeededViews | DecodedBatches, stream: BalancedStream | UniformStream, batch_size: int, rank: int,
+    world: int, start_step: int, workers: int,
 ) -> Iterator[dict[str, Any]]:
     """Batches of ``dataset`` for this rank from global step ``start_step`` on, forever."""
     sampler = ShardedBatches(stream, batch_size, rank, world, start_step)
     loader = DataLoader(
-        dataset, batch_sampler=sampler, num_workers=workers, collate_fn=collate_views,
+        dataset, batch_sampler=sampler, num_workers=workers,
+        collate_fn=_whole_batch if isinstance(dataset, DecodedBatches) else collate_views,
         persistent_workers=workers > 0, prefetch_factor=2 if workers > 0 else None,
     )
     return iter(loader)
+
+
+def training_views(
+    data: SpatialData, config: DataConfig, spec: FrameModelSpec, seed: int, with_unlabeled: bool
+) -> tuple[Dataset, Dataset | None]:
+    """The labeled (weak view) and unlabeled (weak, strong) datasets a stage-1 run draws from.
+
+    With ``data.decoded_cache`` set, every face is decoded once into a memory-mapped cache and
+    augmented in batches; otherwise each draw is decoded and augmented on its own.
+    """
+    if not config.decoded_cache:
+        labeled: Dataset = SeededViews(data.labeled, weak_transform(spec), seed, LABELED_STREAM)
+        views = WeakStrongViews(spec, config.randaugment_ops, config.randaugment_magnitude)
+        unlabeled = SeededViews(data.unlabeled, views, seed, UNLABELED_STREAM) if with_unlabeled else None
+        return labeled, unlabeled
+    batch_views = BatchViews(
+        spec.image_size, spec.mean, spec.std, num_ops=config.randaugment_ops, magnitude=config.randaugment_magnitude
+    )
+    folder = Path(config.decoded_cache)
+    labeled_cache = open_decoded(data.labeled, spec.resize_size, folder / "labeled.npy")
+    labeled = DecodedBatches(labeled_cache, data.labeled.labels, batch_views.weak, seed, LABELED_STREAM)
+    if not with_unlabeled:
+        return labeled, None
+    unlabeled_cache = open_decoded(data.unlabeled, spec.resize_size, folder / "unlabeled.npy")
+    both = lambda pixels: (batch_views.weak(pixels), batch_views.strong(pixels))  # noqa: E731
+    return labeled, DecodedBatches(unlabeled_cache, data.unlabeled.labels, both, seed, UNLABELED_STREAM)
 
 
 def balanced_stream(pool: FacePool, config: DataConfig, seed: int) -> BalancedStream:

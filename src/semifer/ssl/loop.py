@@ -19,11 +19,11 @@ from omegaconf import OmegaConf
 
 from semifer.checkpoint import atomic_write_text, latest_checkpoint, prune_checkpoints, step_folder, tidy_run_folder
 from semifer.data.sampling import UniformStream
-from semifer.data.transforms import WeakStrongViews, eval_transform, weak_transform
+from semifer.data.transforms import eval_transform
 from semifer.errors import CheckpointError, ConfigError
 from semifer.runfolder import run_lock
 from semifer.ssl.config import CHOICES, SpatialConfig
-from semifer.ssl.data import SeededViews, SpatialData, balanced_stream, build_data, infinite_loader
+from semifer.ssl.data import SpatialData, balanced_stream, build_data, infinite_loader, training_views
 from semifer.ssl.distributed import Placement, barrier, broadcast_buffers, setup, teardown, unwrap
 from semifer.ssl.evaluate import evaluate, validation_items
 from semifer.ssl.monitor import IntervalStats, MetricsWriter
@@ -32,7 +32,6 @@ from semifer.ssl.state import CONFIG_FILE, build_network, load_run_checkpoint, s
 from semifer.ssl.task import NonFiniteLossError, SupervisedTask, TeacherStudentTask
 
 log = logging.getLogger(__name__)
-LABELED_STREAM, UNLABELED_STREAM = 0, 1
 
 
 def check_choices(config: SpatialConfig) -> None:
@@ -113,17 +112,20 @@ def _train(config: SpatialConfig, data: SpatialData, placement: Placement, start
         task.baseline.value = baseline
     else:
         task = SupervisedTask(student, autocast)
-    workers = config.data.workers
+    ordered = bool(config.data.decoded_cache) and placement.world > 1  # rank 0 builds the cache, the others open it
+    if ordered and not placement.is_main:
+        barrier()
+    labeled_views, unlabeled_views = training_views(data, config.data, spec, config.seed, unlabeled_stream is not None)
+    if ordered and placement.is_main:
+        barrier()
     labeled = infinite_loader(
-        SeededViews(data.labeled, weak_transform(spec), config.seed, LABELED_STREAM),
-        labeled_stream, config.batch_size, placement.rank, placement.world, step, workers,
+        labeled_views, labeled_stream, config.batch_size, placement.rank, placement.world, step, config.data.workers
     )
     unlabeled = None
-    if unlabeled_stream is not None:
-        views = WeakStrongViews(spec, config.data.randaugment_ops, config.data.randaugment_magnitude)
+    if unlabeled_stream is not None and unlabeled_views is not None:
         unlabeled = infinite_loader(
-            SeededViews(data.unlabeled, views, config.seed, UNLABELED_STREAM),
-            unlabeled_stream, config.batch_size * config.ssl.uratio, placement.rank, placement.world, step, workers,
+            unlabeled_views, unlabeled_stream, config.batch_size * config.ssl.uratio, placement.rank, placement.world,
+            step, config.data.workers,
         )
     items = validation_items(data.validation, config.data.validation_max_frames) if data.validation else None
     writer = None
