@@ -273,8 +273,14 @@ def run_stage(name: str, cli: list[str], work: Path, kills: int, rng: random.Ran
         result.rng_identical = same_tensors(final_reference, final_killed, [RNG_FILE])
     result.best_identical = same_checkpoint(reference / "best", killed / "best")
     result.rows_identical = metrics_rows(reference) == metrics_rows(killed)
-    result.leftovers = [p.name for parent in (killed, killed / "checkpoints") for p in parent.iterdir() if p.is_dir() and p.name.startswith(".")]
+    result.leftovers = [
+        p.name for parent in (killed, killed / "checkpoints") for p in parent.iterdir() if p.is_dir() and p.name.startswith(".")
+    ]
     return result
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "NO"
 
 
 def report(result: StageResult) -> None:
@@ -287,11 +293,11 @@ def report(result: StageResult) -> None:
     for line in result.corrupt:
         print(f"    {line}")
     print(f"  lost best/: {result.lost_best} (best/ under its aside name until start-up recovery: {result.best_under_aside})")
-    print(f"  final weights and optimizer state bit-identical to the uninterrupted run: {'yes' if result.final_identical else 'NO'}")
-    print(f"  best/ weights bit-identical: {'yes' if result.best_identical else 'NO'}")
+    print(f"  final weights and optimizer state bit-identical to the uninterrupted run: {_yes(result.final_identical)}")
+    print(f"  best/ weights bit-identical: {_yes(result.best_identical)}")
     if result.rng_identical is not None:
-        print(f"  saved random state identical (not an expectation, see the docstring): {'yes' if result.rng_identical else 'no'}")
-    print(f"  metrics.jsonl rows identical (timing fields aside): {'yes' if result.rows_identical else 'NO'}")
+        print(f"  saved random state identical (not an expectation, see the docstring): {_yes(result.rng_identical).lower()}")
+    print(f"  metrics.jsonl rows identical (timing fields aside): {_yes(result.rows_identical)}")
     print(f"  hidden folders left after the final run: {len(result.leftovers)}")
 
 
@@ -307,14 +313,15 @@ def main() -> None:
     data = work / "data"
     semifer = [sys.executable, "-c", "from semifer.cli import main; main()"]
     subprocess.run([*semifer, "synth", str(data), "--scale", "tiny", "--seed", "0"], check=True, capture_output=True)
-    spatial = run_stage("stage 1", ["train-spatial", "--config", "demo", "--no-progress", f"data.root={data}", *SPATIAL], work, args.kills, rng)
+    spatial_cli = ["train-spatial", "--config", "demo", "--no-progress", f"data.root={data}", *SPATIAL]
+    spatial = run_stage("stage 1", spatial_cli, work, args.kills, rng)
     report(spatial)
     final = list_checkpoints(work / "stage1-reference" / "checkpoints")[-1]
     cache = work / "features"
     subprocess.run([*semifer, "extract-features", str(final), str(data), str(cache), "--workers", "0", "--no-progress",
                     "--device", "cpu"], check=True, capture_output=True)
-    temporal = run_stage("stage 2", ["train-temporal", "--config", "temporal-demo", "--no-progress", f"features={cache}", *TEMPORAL],
-                         work, args.kills, rng)
+    temporal_cli = ["train-temporal", "--config", "temporal-demo", "--no-progress", f"features={cache}", *TEMPORAL]
+    temporal = run_stage("stage 2", temporal_cli, work, args.kills, rng)
     report(temporal)
     passed = spatial.passed and temporal.passed
     print("all expectations met" if passed else "EXPECTATIONS FAILED")

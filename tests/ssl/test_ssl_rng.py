@@ -16,7 +16,8 @@ from ssl_helpers import spatial_config
 
 
 def draws(device: str = "cpu") -> tuple[object, ...]:
-    return random.random(), random.gauss(0, 1), tuple(np.random.rand(3)), float(np.random.randn()), torch.rand(3, device=device).tolist()
+    python = random.random(), random.gauss(0, 1)
+    return (*python, tuple(np.random.rand(3)), float(np.random.randn()), torch.rand(3, device=device).tolist())
 
 
 def scramble() -> None:
