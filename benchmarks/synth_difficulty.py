@@ -1,7 +1,8 @@
 """How hard is the synthetic mini-ABAW? A linear probe on HOG features, with and without truth.
 
 Trains scikit-learn logistic regression (class-balanced) on HOG descriptors of 48x48 grey faces
-and reports macro F1 on the Aff-Wild2-like validation frames:
+(``semifer.probe``, the probe `semifer demo` reports) and reports macro F1 on the Aff-Wild2-like
+validation frames:
 
 1. labeled data only: AffectNet-like + ExpW-like written labels (with their label noise) and
    the annotated Aff-Wild2-like training frames: what a supervised baseline can see;
@@ -22,10 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 from semifer.data.affectnet import AffectNetReader
 from semifer.data.affwild2 import AffWild2Frames
@@ -34,24 +33,17 @@ from semifer.data.expw import ExpWReader
 from semifer.data.recordio import RecordIOReader
 from semifer.data.synth import true_labels
 from semifer.metrics import macro_f1
+from semifer.probe import fit_probe, hog_features
 
-_HOG = cv2.HOGDescriptor((48, 48), (16, 16), (8, 8), (8, 8), 9)
 _SMOOTH = 15
 
 
 def features(reader: FaceReader) -> np.ndarray:
-    """HOG of every item's face, resized to 48x48 grey."""
-    rows = []
-    for index in range(len(reader)):
-        grey = cv2.cvtColor(reader.load(index), cv2.COLOR_RGB2GRAY)
-        rows.append(_HOG.compute(cv2.resize(grey, (48, 48), interpolation=cv2.INTER_AREA)).ravel())
-    return np.asarray(rows, dtype=np.float32)
-
-
-def fit(x: np.ndarray, y: np.ndarray) -> tuple[StandardScaler, LogisticRegression]:
-    scaler = StandardScaler().fit(x)
-    model = LogisticRegression(C=0.05, max_iter=300, class_weight="balanced")
-    return scaler, model.fit(scaler.transform(x), y)
+    """HOG of every item's face; rows 2 and 3 need every item, so an undecodable one stops the run."""
+    x, kept = hog_features(reader, np.arange(len(reader)))
+    if not kept.all():
+        sys.exit(f"{reader.where(int(np.flatnonzero(~kept)[0]))}: undecodable image")
+    return x
 
 
 def smoothed(probabilities: np.ndarray, reader: AffWild2Frames) -> np.ndarray:
@@ -87,14 +79,16 @@ def main(root: Path) -> None:
         f"features: {len(x)} training faces, {int(annotated.sum())} annotated validation frames ({time.perf_counter() - started:.0f} s)"
     )
 
-    scaler, model = fit(x[written >= 0], written[written >= 0])
-    probabilities = model.predict_proba(scaler.transform(x_val))
+    # Row 1 is `semifer.probe.hog_probe` on these labeled items; fitted here once, since row 3
+    # reuses its probabilities.
+    model = fit_probe(x[written >= 0], written[written >= 0])
+    probabilities = model.predict_proba(x_val)
     supervised = macro_f1(y_val[annotated], model.classes_[probabilities.argmax(1)][annotated])
     temporal = macro_f1(
         y_val[annotated], model.classes_[smoothed(probabilities, validation).argmax(1)][annotated]
     )
-    scaler, model = fit(x, truth)
-    oracle = macro_f1(y_val[annotated], model.predict(scaler.transform(x_val))[annotated])
+    model = fit_probe(x, truth)
+    oracle = macro_f1(y_val[annotated], model.predict(x_val)[annotated])
 
     columns = json.loads(manifest.read_text())["sources"]["affwild2"]
     aus = dict(zip(columns["keys"], columns["aus"], strict=True))

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from semifer.demo.pipeline import Demo, DemoSize
+from semifer.demo.pipeline import CHANCE_ROW, FEEDBACK_OFF_ROW, PROBE_ROW, Demo, DemoSize
 
 # The smallest scale whose training videos label every class (the balanced sampler needs all 8).
-SMALL = DemoSize(scale="small", spatial_steps=4, eval_every=2, temporal_epochs=1)
+SMALL = DemoSize(scale="small", spatial_steps=4, eval_every=4, temporal_epochs=1)
 
 
 @pytest.fixture(scope="module")
@@ -23,20 +23,29 @@ def finished_demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 
 def test_demo_runs_every_stage_and_writes_a_report(finished_demo: Demo) -> None:
     paths = finished_demo.paths
-    for stage in ("data", "supervised", "ssl", "features", "temporal", "ablation", "report"):
+    for stage in ("data", "supervised", "ssl", "ssl-f0", "features", "probe", "temporal", "ablation", "report"):
         assert paths.marker(stage).is_file(), stage
+    config = finished_demo.spatial_config("ssl-f0")
+    assert config.ssl.feedback == "none" and config.mode == "ssl" and config.seed == 0
+    assert finished_demo.spatial_config("ssl").ssl.feedback != "none"
     ablation = json.loads(paths.marker("ablation").read_text())
-    assert ablation["order"][0].startswith("supervised") and len(ablation["order"]) == 4
+    assert ablation["order"][:3] == ["supervised (per frame)", FEEDBACK_OFF_ROW, "SSL (per frame)"]
+    assert len(ablation["order"]) == 5
     for row in ablation["rows"].values():
         assert 0.0 <= row["macro_f1"] <= 1.0 and row["frames"] > 0
     report = (paths.report / "report.md").read_text()
     html = (paths.report / "index.html").read_text()
     images = [line.split("](")[1].rstrip(")") for line in report.splitlines() if line.startswith("![")]
-    assert len(images) >= 6  # per-class F1, 4 confusion matrices, curves, timeline
+    assert len(images) >= 7  # per-class F1, 5 confusion matrices, curves, timeline
     for image in images:
         assert (paths.report / image).stat().st_size > 1000, image
         assert f'src="{image}"' in html
     assert "0.4443" in report  # the paper's figure, labeled as the paper's
+    probe = finished_demo.results["probe"]
+    assert f"| {FEEDBACK_OFF_ROW} | {ablation['rows'][FEEDBACK_OFF_ROW]['macro_f1']:.4f} |" in report
+    assert f"| {PROBE_ROW} | {probe['hog']['macro_f1']:.4f} |" in report
+    assert f"| {CHANCE_ROW} | {probe['chance_macro_f1']:.4f} |" in report
+    assert 0.0 < probe["chance_macro_f1"] <= 1 / 8 and probe["hog"]["frames"] > 0
 
 
 def test_a_second_run_skips_finished_stages(finished_demo: Demo) -> None:

@@ -7,7 +7,8 @@ and writes one PNG; the report links them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -37,24 +38,47 @@ def _series(rows: list[dict[str, float]], key: str) -> tuple[np.ndarray, np.ndar
     return np.asarray(steps), np.asarray(values, dtype=float)
 
 
+@dataclass(frozen=True)
+class Panel:
+    """One axis of a curves figure.
+
+    ``lines`` maps a legend name to ``(run, metric key)``, so one panel can compare different
+    keys of different runs (the SSL teacher's and student's labeled CE); ``reference`` is a
+    horizontal ``(value, legend name)`` line such as a chance level.
+    """
+
+    label: str
+    lines: Mapping[str, tuple[str, str]]
+    reference: tuple[float, str] | None = None
+
+
+def same_key_panels(panels: Mapping[str, str], run_names: Iterable[str]) -> list[Panel]:
+    """One panel per metric key (``panels``: key -> axis label), one line per run."""
+    names = list(run_names)
+    return [Panel(label, {name: (name, key) for name in names}) for key, label in panels.items()]
+
+
 def plot_curves(
-    runs: Mapping[str, list[dict[str, float]]], panels: Mapping[str, str], path: Path, title: str
+    runs: Mapping[str, list[dict[str, float]]], panels: Sequence[Panel], path: Path, title: str
 ) -> Path | None:
-    """One panel per metric key (``panels``: key -> axis label), one line per run.
+    """Draw the panels that have at least one logged point, side by side.
 
     Returns ``None`` (and writes nothing) when no run logged any of the keys.
     """
-    drawn = {key: label for key, label in panels.items() if any(_series(rows, key)[0].size for rows in runs.values())}
+    drawn = [panel for panel in panels if any(_series(runs.get(run, []), key)[0].size for run, key in panel.lines.values())]
     if not drawn:
         return None
     figure, axes = plt.subplots(1, len(drawn), figsize=(4.6 * len(drawn), 3.6), squeeze=False)
-    for axis, (key, label) in zip(axes[0], drawn.items()):
-        for name, rows in runs.items():
-            steps, values = _series(rows, key)
+    for axis, panel in zip(axes[0], drawn):
+        for name, (run, key) in panel.lines.items():
+            steps, values = _series(runs.get(run, []), key)
             if steps.size:
                 axis.plot(steps, values, marker="o" if steps.size < 15 else None, ms=3, label=name)
+        if panel.reference is not None:
+            value, name = panel.reference
+            axis.axhline(value, color="0.4", linestyle="--", linewidth=1, label=name)
         axis.set_xlabel("step")
-        axis.set_ylabel(label)
+        axis.set_ylabel(panel.label)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     figure.suptitle(title)

@@ -1,7 +1,8 @@
 """The demo's stages, in order, each skipped when a previous run already finished it.
 
-``run_demo(out)`` generates the synthetic mini-ABAW, trains the supervised baseline and the
-SSL teacher/student (stage 1), caches the SSL and supervised students' features, trains the
+``run_demo(out)`` generates the synthetic mini-ABAW, trains the supervised baseline, the
+SSL teacher/student and the same SSL recipe with the feedback term off (stage 1), caches
+their students' features, fits a HOG linear probe on the same labeled data, trains the
 temporal encoder (stage 2), scores the ablation and writes the report. A stage that finished
 leaves ``<out>/stages/<name>.json`` (its result and wall time); re-running skips it, and the
 trainers resume a stage that was killed half way.
@@ -15,6 +16,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from rich.console import Console
 
 from semifer.checkpoint import atomic_write_json, latest_checkpoint
 from semifer.config import load_config, recipe_path
-from semifer.errors import CheckpointError
+from semifer.errors import CheckpointError, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +37,24 @@ class DemoSize:
     spatial_steps: int
     eval_every: int
     temporal_epochs: int
+    feedback_ablation: bool = True  # also train SSL with ssl.feedback=none: the "f = 0" row
 
 
-FULL = DemoSize(scale="demo", spatial_steps=400, eval_every=100, temporal_epochs=15)
-QUICK = DemoSize(scale="small", spatial_steps=80, eval_every=40, temporal_epochs=4)
+FULL = DemoSize(scale="demo", spatial_steps=400, eval_every=100, temporal_epochs=15, feedback_ablation=True)
+QUICK = DemoSize(scale="small", spatial_steps=80, eval_every=40, temporal_epochs=4, feedback_ablation=True)
+
+# Stage-1 runs by name: their overrides of the `demo` recipe; everything else (seed, steps,
+# data) is shared, so the runs differ only in these keys.
+SPATIAL_RUNS: dict[str, list[str]] = {
+    "supervised": ["mode=supervised"],
+    "ssl": ["mode=ssl"],
+    "ssl-f0": ["mode=ssl", "ssl.feedback=none"],
+}
+FEEDBACK_OFF_ROW = "SSL, f = 0 (feedback off)"
+# Reference rows printed beside the ablation table (report and seeds summary).
+PROBE_ROW = "HOG + logistic regression (labeled data only)"
+CHANCE_ROW = "chance (uniform random guess)"
+MAJORITY_ROW = "majority class (always the most frequent)"
 
 
 @dataclass
@@ -97,14 +113,19 @@ class Demo:
         self.console.print(f"[green]{name} finished in {result['seconds']:.0f} s[/]")
         return result
 
+    @property
+    def spatial_runs(self) -> list[str]:
+        """The stage-1 runs this size trains, in order."""
+        return ["supervised", "ssl"] + (["ssl-f0"] if self.size.feedback_ablation else [])
+
     def run(self) -> Path:
         from semifer.demo.report_builder import build_report
 
         stages: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("data", self.make_data),
-            ("supervised", lambda: self.train_spatial("supervised")),
-            ("ssl", lambda: self.train_spatial("ssl")),
+            *[(name, partial(self.train_spatial, name)) for name in self.spatial_runs],
             ("features", self.extract),
+            ("probe", self.probe),
             ("temporal", self.train_temporal),
             ("ablation", self.ablation),
             ("report", lambda: {"report": str(build_report(self))}),
@@ -123,14 +144,15 @@ class Demo:
         manifest = generate(self.paths.data, scale=self.size.scale, seed=self.seed)
         return {"scale": self.size.scale, "counts": {source: c["images"] for source, c in manifest.counts().items()}}
 
-    def spatial_config(self, mode: str) -> Any:
+    def spatial_config(self, name: str) -> Any:
+        """The resolved config of stage-1 run ``name`` (a key of ``SPATIAL_RUNS``)."""
         from semifer.ssl.config import SpatialConfig
 
         size = self.size
         overrides = [
-            f"mode={mode}",
+            *SPATIAL_RUNS[name],
             f"data.root={self.paths.data}",
-            f"run_dir={self.paths.run(mode)}",
+            f"run_dir={self.paths.run(name)}",
             f"steps={size.spatial_steps}",
             f"eval_every={size.eval_every}",
             f"checkpoint_every={size.eval_every}",
@@ -139,20 +161,42 @@ class Demo:
         ]
         return load_config(SpatialConfig, recipe_path("demo"), overrides)
 
-    def train_spatial(self, mode: str) -> dict[str, Any]:
+    def train_spatial(self, name: str) -> dict[str, Any]:
         from semifer.ssl.loop import train_spatial
 
-        run_dir = train_spatial(self.spatial_config(mode), progress=True)
+        run_dir = train_spatial(self.spatial_config(name), progress=True)
         return {"run_dir": str(run_dir), "checkpoint": str(final_checkpoint(run_dir))}
 
     def extract(self) -> dict[str, Any]:
         from semifer.temporal.extraction import extract_features
 
         caches = {}
-        for mode in ("ssl", "supervised"):
-            checkpoint = Path(self.results[mode]["checkpoint"])
-            caches[mode] = str(extract_features(checkpoint, self.paths.data, self.paths.features(mode), num_workers=1))
+        for name in self.spatial_runs:
+            # Only the SSL student's features train stage 2; the other runs are only scored on validation.
+            splits = ("train", "validation") if name == "ssl" else ("validation",)
+            checkpoint = Path(self.results[name]["checkpoint"])
+            caches[name] = str(extract_features(checkpoint, self.paths.data, self.paths.features(name), splits, num_workers=1))
         return caches
+
+    def probe(self) -> dict[str, Any]:
+        """The HOG probe on the supervised run's labeled pool, and the chance levels of the
+        validation labels it is scored on."""
+        from semifer.probe import chance_macro_f1, hog_probe, majority_macro_f1
+        from semifer.ssl.data import build_data
+        from semifer.ssl.evaluate import validation_items
+
+        config = self.spatial_config("supervised")
+        data = build_data(config.data, config.seed)
+        if data.validation is None:
+            raise ConfigError("the demo recipe names no data.validation_root")
+        items = validation_items(data.validation, 0)  # every annotated frame with a face image
+        labels = data.validation.labels[items]
+        return {
+            "hog": hog_probe(data.labeled, data.validation, items).as_dict(),
+            "labeled_images": len(data.labeled),
+            "chance_macro_f1": chance_macro_f1(labels),
+            "majority_macro_f1": majority_macro_f1(labels),
+        }
 
     def train_temporal(self) -> dict[str, Any]:
         from semifer.temporal.config import TemporalConfig
@@ -177,6 +221,11 @@ class Demo:
             ssl=Path(self.results["ssl"]["checkpoint"]),
             ssl_features=Path(features["ssl"]),
             temporal=Path(self.results["temporal"]["checkpoint"]),
+            extra_per_frame=(
+                (FEEDBACK_OFF_ROW, Path(self.results["ssl-f0"]["checkpoint"]), Path(features["ssl-f0"]))
+                if "ssl-f0" in features
+                else None
+            ),
         )
         return {"rows": table.as_dict(), "order": [row.name for row in table.rows]}
 

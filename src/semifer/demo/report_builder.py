@@ -6,14 +6,16 @@ the feature caches and checkpoints), so the report can be rebuilt without retrai
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from semifer.demo.figures import plot_curves, plot_timeline, read_metrics
+from semifer.demo.figures import Panel, plot_curves, plot_timeline, read_metrics, same_key_panels
 from semifer.demo.page import Report, image, table
-from semifer.labels import ABAW_CLASSES
+from semifer.demo.pipeline import CHANCE_ROW, MAJORITY_ROW, PROBE_ROW
+from semifer.labels import ABAW_CLASSES, NUM_CLASSES
 from semifer.metrics import F1Report
 from semifer.report import plot_confusion_matrix, plot_per_class_f1
 
@@ -23,10 +25,11 @@ if TYPE_CHECKING:
 # The paper's validation macro F1 on the real Aff-Wild2 (Yu et al., CVPR 2024 ABAW workshop):
 # only the full method's figure is quoted here.
 PAPER_FULL_METHOD_F1 = 0.4443
-STAGE_ONE_PANELS = {
-    "val/student_macro_f1": "validation macro F1 (student)",
-    "loss/supervised": "labeled CE",
-    "loss/unlabeled": "student CE on pseudo-labels",
+SPATIAL_NAMES = {"supervised": "supervised", "ssl": "SSL", "ssl-f0": "SSL, f = 0"}
+SPATIAL_RUNS_DESCRIBED = {
+    "supervised": "supervised baseline",
+    "ssl": "SSL teacher/student",
+    "ssl-f0": "the same SSL recipe with the feedback term off (f = 0)",
 }
 FEEDBACK_PANELS = {
     "pseudo/accuracy": "pseudo-label accuracy (vs true class)",
@@ -36,13 +39,50 @@ FEEDBACK_PANELS = {
 TEMPORAL_PANELS = {"loss": "training CE", "val_macro_f1": "validation macro F1 (raw)", "val_macro_f1_smoothed": "validation macro F1 (smoothed)"}
 
 
-def _reports(rows: dict[str, dict[str, object]]) -> dict[str, F1Report]:
-    reports = {}
-    for name, row in rows.items():
-        matrix = np.asarray(row["confusion_matrix"])
-        per_class = np.asarray([row["per_class_f1"][c] for c in ABAW_CLASSES])  # type: ignore[index]
-        reports[name] = F1Report(float(row["macro_f1"]), per_class, matrix)  # type: ignore[arg-type]
-    return reports
+def _report(row: dict[str, Any]) -> F1Report:
+    per_class = np.asarray([row["per_class_f1"][c] for c in ABAW_CLASSES])
+    return F1Report(float(row["macro_f1"]), per_class, np.asarray(row["confusion_matrix"]))
+
+
+def _reports(rows: dict[str, dict[str, Any]]) -> dict[str, F1Report]:
+    return {name: _report(row) for name, row in rows.items()}
+
+
+def stage_one_panels(runs: list[str]) -> list[Panel]:
+    """Student F1, labeled CE with its chance line, and the students' pseudo-label CE.
+
+    The labeled CE panel holds the supervised network's loss and both SSL networks' (the
+    teacher's ``loss/supervised``, the student's ``loss/student_labeled`` after its step): a
+    network that guesses uniformly over 8 classes sits at ln 8 = 2.08.
+    """
+    names = {run: SPATIAL_NAMES.get(run, run) for run in runs}
+    labeled = {"supervised": ("supervised", "loss/supervised")} if "supervised" in runs else {}
+    if "ssl" in runs:
+        labeled |= {"SSL teacher": ("ssl", "loss/supervised"), "SSL student": ("ssl", "loss/student_labeled")}
+    students = [run for run in runs if run != "supervised"]
+    return [
+        Panel("validation macro F1 (student)", {names[run]: (run, "val/student_macro_f1") for run in runs}),
+        Panel("labeled CE", labeled, reference=(math.log(NUM_CLASSES), f"chance (ln {NUM_CLASSES})")),
+        Panel("student CE on pseudo-labels", {names[run]: (run, "loss/unlabeled") for run in students}),
+    ]
+
+
+def _reference_section(probe: dict[str, Any]) -> str:
+    """The HOG probe and guessing, on the same validation frames: where a CNN row stands."""
+    frames = str(probe["hog"]["frames"])
+    fitted = f"fitted on the {probe['labeled_images']} labeled images stage 1 trains on (HOG of 48x48 grey faces, class-balanced)"
+    rows = [
+        [PROBE_ROW, f"{probe['hog']['macro_f1']:.4f}", frames, fitted],
+        [CHANCE_ROW, f"{probe['chance_macro_f1']:.4f}", frames, "expected macro F1 of picking one of the 8 classes uniformly"],
+        [MAJORITY_ROW, f"{probe['majority_macro_f1']:.4f}", frames, "the most frequent validation class for every frame"],
+    ]
+    return (
+        table(["reference", "macro F1", "frames", "what it is"], rows)
+        + "\n\nReference levels on the annotated validation frames that have a face image (the table "
+        "above also counts frames without one, filled from their neighbours). A CNN row near chance "
+        "learned nothing usable; one below the HOG probe learned less than a linear model on "
+        "hand-made features did from the same labeled data."
+    )
 
 
 def _ablation_section(demo: "Demo", reports: dict[str, F1Report], order: list[str]) -> str:
@@ -91,24 +131,32 @@ def build_report(demo: "Demo") -> Path:
         "What ran",
         f"Synthetic data at scale `{demo.size.scale}` (seed {demo.seed}): "
         + ", ".join(f"{source} {count}" for source, count in counts.items())
-        + f". Stage 1: supervised baseline and SSL teacher/student, {demo.size.spatial_steps} steps each; "
+        + f". Stage 1: {', '.join(SPATIAL_RUNS_DESCRIBED[run] for run in demo.spatial_runs)}, "
+        f"{demo.size.spatial_steps} steps each; "
+        "a HOG + logistic regression probe on the same labeled images; "
         f"stage 2: temporal encoder, {demo.size.temporal_epochs} epochs over the SSL student's cached features; "
         f"30-frame window vote. Wall time per stage: {stage_times}.",
     )
-    report.add("Ablation (validation macro F1)", _ablation_section(demo, reports, order))
+    probe = demo.results["probe"]
+    report.add("Ablation (validation macro F1)", _ablation_section(demo, reports, order) + "\n\n" + _reference_section(probe))
 
-    per_class = plot_per_class_f1(reports, figures / "per_class_f1.png", "per-class F1 (validation)")
+    in_order = {**{name: reports[name] for name in order}, PROBE_ROW: _report(probe["hog"])}
+    per_class = plot_per_class_f1(in_order, figures / "per_class_f1.png", "per-class F1 (validation)")
     matrices = [
         image(plot_confusion_matrix(reports[name].matrix, figures / f"confusion_{position}.png", name), folder, name)
         for position, name in enumerate(order)
     ]
     report.add("Per-class F1 and confusion matrices", "\n\n".join([image(per_class, folder, "per-class F1"), *matrices]))
 
-    spatial = {mode: read_metrics(Path(demo.results[mode]["run_dir"])) for mode in ("supervised", "ssl")}
-    curves = plot_curves(spatial, STAGE_ONE_PANELS, figures / "stage1_curves.png", "stage 1: supervised vs SSL")
-    feedback = plot_curves({"ssl": spatial["ssl"]}, FEEDBACK_PANELS, figures / "stage1_feedback.png", "stage 1: pseudo-labels and feedback")
+    runs = [run for run in demo.spatial_runs if run in demo.results]
+    spatial = {run: read_metrics(Path(demo.results[run]["run_dir"])) for run in runs}
+    curves = plot_curves(spatial, stage_one_panels(runs), figures / "stage1_curves.png", "stage 1: supervised vs SSL")
+    feedback = plot_curves(spatial, same_key_panels(FEEDBACK_PANELS, ["ssl"]), figures / "stage1_feedback.png", "stage 1: pseudo-labels and feedback")
     temporal = plot_curves(
-        {"temporal": read_metrics(Path(demo.results["temporal"]["run_dir"]))}, TEMPORAL_PANELS, figures / "stage2_curves.png", "stage 2"
+        {"temporal": read_metrics(Path(demo.results["temporal"]["run_dir"]))},
+        same_key_panels(TEMPORAL_PANELS, ["temporal"]),
+        figures / "stage2_curves.png",
+        "stage 2",
     )
     training = [image(path, folder, caption) for path, caption in (
         (curves, "stage 1 curves"), (feedback, "pseudo-label accuracy and feedback"), (temporal, "stage 2 curves"),

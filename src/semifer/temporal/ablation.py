@@ -1,6 +1,7 @@
 """The paper's Table 1 on the validation split: what each stage adds to macro F1.
 
-Rows: the supervised stage-1 baseline per frame, the SSL stage-1 student per frame, SSL +
+Rows: the supervised stage-1 baseline per frame, optionally one more stage-1 checkpoint per
+frame (the demo's SSL run with the feedback term off), the SSL stage-1 student per frame, SSL +
 temporal encoder, SSL + temporal + window smoothing. A stage-1 checkpoint is scored per frame
 by its own classifier head on its cached features (the cache stores those logits), so every
 row sees the same frames, with missing faces filled from their neighbours in the same way.
@@ -15,6 +16,15 @@ from semifer.checkpoint import atomic_write_text
 from semifer.metrics import F1Report
 from semifer.report import markdown_table
 from semifer.temporal.evaluate import cache_probabilities, cache_targets, evaluate_labels, open_predictor
+
+
+SUPERVISED_ROW = "supervised (per frame)"
+SSL_ROW = "SSL (per frame)"
+TEMPORAL_ROW = "SSL + temporal"
+
+
+def vote_row(smoothing: str, window: int) -> str:
+    return f"{TEMPORAL_ROW} + {smoothing} vote ({window})"
 
 
 @dataclass
@@ -55,16 +65,24 @@ def ablation_from_caches(
     split: str = "validation",
     smoothing: str = "window",
     window: int = 30,
+    extra_per_frame: tuple[str, Path, Path] | None = None,
 ) -> Ablation:
-    """Score each available stage on caches that already exist (``None`` skips a row)."""
+    """Score each available stage on caches that already exist (``None`` skips a row).
+
+    ``extra_per_frame`` (row name, stage-1 checkpoint, its feature cache) adds one more
+    per-frame row just before the SSL row.
+    """
     ablation = Ablation(smoothing=smoothing, window=window)
     if supervised is not None and supervised_features is not None:
-        ablation.rows.append(AblationRow("supervised (per frame)", _score(supervised, supervised_features, split, smoothing, window)[0]))
-    ablation.rows.append(AblationRow("SSL (per frame)", _score(ssl, ssl_features, split, smoothing, window)[0]))
+        ablation.rows.append(AblationRow(SUPERVISED_ROW, _score(supervised, supervised_features, split, smoothing, window)[0]))
+    if extra_per_frame is not None:
+        name, checkpoint, features = extra_per_frame
+        ablation.rows.append(AblationRow(name, _score(checkpoint, features, split, smoothing, window)[0]))
+    ablation.rows.append(AblationRow(SSL_ROW, _score(ssl, ssl_features, split, smoothing, window)[0]))
     if temporal is not None:
         raw, smoothed = _score(temporal, ssl_features, split, smoothing, window)
-        ablation.rows.append(AblationRow("SSL + temporal", raw))
-        ablation.rows.append(AblationRow(f"SSL + temporal + {smoothing} vote ({window})", smoothed))
+        ablation.rows.append(AblationRow(TEMPORAL_ROW, raw))
+        ablation.rows.append(AblationRow(vote_row(smoothing, window), smoothed))
     return ablation
 
 
