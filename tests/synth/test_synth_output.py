@@ -137,7 +137,7 @@ def test_cli_writes_a_data_set_and_refuses_bad_input(tmp_path: Path) -> None:
     assert not (tmp_path / "new").exists()
 
 
-@pytest.mark.parametrize("source", ["affwild2", "affectnet", "expw", "ms1mv2"])
+@pytest.mark.parametrize("source", ["affwild2", "affectnet", "expw", "ms1mv2", "raw_video"])
 def test_manifest_counts_match_its_columns(tiny_manifest: dict[str, Any], source: str) -> None:
     columns = tiny_manifest["sources"][source]
     counts = tiny_manifest["counts"][source]

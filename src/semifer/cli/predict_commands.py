@@ -36,6 +36,9 @@ def predict_command(
     batch_size: int = typer.Option(32, "--batch-size", help="Face crops per forward pass."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1 ..."),
     fps: float = typer.Option(float("nan"), "--fps", help="Frame rate of a frame folder, for its timestamps."),
+    truth: Path | None = typer.Option(
+        None, "--truth", help="EXPR annotation of INPUT (ABAW header, one label per frame): print the macro F1 of the labels.",
+    ),
 ) -> None:
     """Recognise the facial expression of every frame of INPUT; write one table row per frame (per face)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -47,11 +50,18 @@ def predict_command(
 
     console = Console(stderr=True)
     source = open_input(input_path, fps=fps)
+    is_images = isinstance(source, ImageListSource) and not source.frame_folder
+    if truth is not None:
+        from semifer.data.affwild2 import read_expr_annotation
+        from semifer.errors import InputError
+
+        if is_images:
+            raise InputError(f"--truth scores a video or a frame folder, and {input_path} is images")
+        read_expr_annotation(truth)  # a bad annotation stops the run before the model does
     recognizer = Recognizer.from_checkpoint(
         checkpoint, device=device, batch_size=batch_size, detector=detector, detector_model=detector_model,
         smoothing=smoothing, window=window, detect_every=detect_every, margin=margin,
     )  # fmt: skip
-    is_images = isinstance(source, ImageListSource) and not source.frame_folder
     if is_images:
         table = recognizer.predict_images(input_path, crops=crops)
     else:
@@ -79,6 +89,13 @@ def predict_command(
     if unreadable:
         console.print(f"[yellow]warning:[/] {unreadable} unreadable frames were skipped and flagged", highlight=False)
     Console().print(f"{frames} frames ({frames - faceless} with a face) -> " + ", ".join(str(p) for p in written), highlight=False)
+    if truth is not None:
+        from semifer.inference.scoring import score_predictions
+        from semifer.labels import ABAW_CLASSES
+
+        report = score_predictions(table, truth, source=str(written[0]))
+        per_class = " ".join(f"{name} {f1:.3f}" for name, f1 in zip(ABAW_CLASSES, report.per_class, strict=True))
+        Console().print(f"macro F1 {report.macro_f1:.4f} over {report.frames} annotated frames of {truth} ({per_class})", highlight=False)
 
 
 @app.command("export")

@@ -26,7 +26,8 @@ from semifer.data.synth.nuisance import Nuisance, apply_photometric, draw_occlud
 
 CANVAS = 224
 IMAGE_SIZE = 112
-_CENTRE = (CANVAS / 2, CANVAS / 2 + 4)
+FACE_CENTRE = (CANVAS / 2, CANVAS / 2 + 4)
+_NECK_BASE = CANVAS - FACE_CENTRE[1]  # from the face centre down to where the clothes begin
 
 
 def _outline(who: Identity, at: Layout, drop: float) -> np.ndarray:
@@ -56,9 +57,10 @@ def _hair_cap(who: Identity, at: Layout) -> np.ndarray:
 
 def _draw_head(canvas: np.ndarray, who: Identity, at: Layout, drop: float) -> None:
     a, b = at.half_width, at.half_height
+    neck_base = at.cy + _NECK_BASE
     cv2.ellipse(
         canvas,
-        (round(at.cx), CANVAS + 24),
+        (round(at.cx), round(neck_base) + 24),
         (round(2.0 * a), round(0.75 * b)),
         0,
         0,
@@ -73,8 +75,8 @@ def _draw_head(canvas: np.ndarray, who: Identity, at: Layout, drop: float) -> No
             [
                 [at.cx - 0.42 * a, at.cy + 0.4 * b],
                 [at.cx + 0.42 * a, at.cy + 0.4 * b],
-                [at.cx + 0.46 * a, CANVAS],
-                [at.cx - 0.46 * a, CANVAS],
+                [at.cx + 0.46 * a, neck_base],
+                [at.cx - 0.46 * a, neck_base],
             ]
         ),
         shade(who.skin, 0.82),
@@ -165,9 +167,18 @@ def _draw_glasses(canvas: np.ndarray, who: Identity, at: Layout) -> None:
     )
 
 
-def draw_face(canvas: np.ndarray, who: Identity, aus: np.ndarray) -> None:
-    """Draw ``who`` with expression ``aus`` onto a ``CANVAS``-sized RGB canvas, in place."""
-    at = Layout(_CENTRE[0], _CENTRE[1], who.face_width, who.face_width * who.face_height)
+def draw_face(
+    canvas: np.ndarray,
+    who: Identity,
+    aus: np.ndarray,
+    centre: tuple[float, float] = FACE_CENTRE,
+) -> None:
+    """Draw ``who`` with expression ``aus`` onto an RGB canvas, in place.
+
+    On a ``CANVAS``-sized canvas the default ``centre`` frames head and neck as the 112-px
+    crops show them; a larger canvas (a whole camera frame) takes the face anywhere.
+    """
+    at = Layout(centre[0], centre[1], who.face_width, who.face_width * who.face_height)
     _draw_head(canvas, who, at, 0.6 * mouth_opening(aus, who, at))
     draw_brows(canvas, who, at, aus)
     draw_eyes(canvas, who, at, aus)
@@ -195,7 +206,7 @@ def render(
     draw_face(canvas, who, aus)
     if nuisance.occluder is not None:
         draw_occluder(canvas, nuisance.occluder)
-    matrix = cv2.getRotationMatrix2D(_CENTRE, nuisance.roll, nuisance.scale)
+    matrix = cv2.getRotationMatrix2D(FACE_CENTRE, nuisance.roll, nuisance.scale)
     matrix[:, 2] += np.asarray(nuisance.shift) * (CANVAS / IMAGE_SIZE)
     canvas = cv2.warpAffine(
         canvas, matrix, (CANVAS, CANVAS), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT

@@ -23,6 +23,7 @@ from semifer.data.expw import ExpWWriter
 from semifer.data.recordio import RecordIOWriter
 from semifer.data.synth.contact_sheet import write_contact_sheet
 from semifer.data.synth.manifest import Manifest
+from semifer.data.synth.raw_video import RAW_FOLDER, RawVideoResult, write_raw_video
 from semifer.data.synth.stills import make_affectnet, make_expw, make_ms1mv2
 from semifer.data.synth.videos import VideoResult, make_video, plan_videos
 from semifer.errors import ConfigError, SemiferError
@@ -47,13 +48,14 @@ class Scale:
     expw: int  # scene images (1-3 faces each, 1.4 on average)
     ms1mv2_identities: int
     ms1mv2_per_identity: tuple[int, int]
+    raw_frames: int  # frames of the held-out raw camera video
 
 
 SCALES: dict[str, Scale] = {
-    "tiny": Scale(3, 2, (30, 50), 60, 30, 6, (4, 8)),
-    "small": Scale(8, 4, (150, 250), 900, 320, 80, (8, 12)),  # `semifer demo --quick`
-    "demo": Scale(72, 24, (80, 160), 3000, 1080, 400, (12, 22)),
-    "large": Scale(60, 20, (300, 900), 12000, 4300, 1600, (14, 26)),
+    "tiny": Scale(3, 2, (30, 50), 60, 30, 6, (4, 8), 40),
+    "small": Scale(8, 4, (150, 250), 900, 320, 80, (8, 12), 250),  # `semifer demo --quick`
+    "demo": Scale(72, 24, (80, 160), 3000, 1080, 400, (12, 22), 300),
+    "large": Scale(60, 20, (300, 900), 12000, 4300, 1600, (14, 26), 900),
 }
 
 
@@ -66,6 +68,10 @@ def _run(function: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: int
     # left it, and then can deadlock on its first parallel call.
     with get_context("spawn").Pool(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
         yield from pool.imap(_Call(function), jobs)
+
+
+def _apply(function: Callable[..., Any], *args: Any) -> Any:
+    return function(*args)
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,13 @@ def _write_videos(out: Path, scale: Scale, seed: int, manifest: Manifest, worker
     )
     writer = AffWild2Writer(out / "aff-wild2")
     section = manifest.section("affwild2")
+    # The raw video is the longest job: it goes first so that the pool renders it alongside.
+    jobs = [(write_raw_video, out / RAW_FOLDER, seed, scale.raw_frames)]
+    jobs += [(make_video, spec) for spec in specs]
+    results = _run(_apply, jobs, workers)
+    _record_raw_video(out, next(results), manifest)
     result: VideoResult
-    for result in _run(make_video, [(spec,) for spec in specs], workers):
+    for result in results:
         spec = result.spec
         writer.write_video(
             spec.split, spec.name, result.labels.tolist(), result.frames, spec.extra_annotation_line
@@ -104,6 +115,21 @@ def _write_videos(out: Path, scale: Scale, seed: int, manifest: Manifest, worker
                 spec.identity,
                 frame is not None,
             )
+
+
+def _record_raw_video(out: Path, raw: RawVideoResult, manifest: Manifest) -> None:
+    """Truth of every raw-video frame, keyed as ``semifer predict`` names them (``<video>.mp4#i``)."""
+    manifest.raw_videos.append(f"{RAW_FOLDER}/{raw.name}.mp4")
+    section = manifest.section("raw_video")
+    for index, has_face in enumerate(raw.has_face):
+        section.add(
+            f"{raw.name}.mp4#{index}",
+            raw.classes[index],
+            raw.labels[index],
+            raw.aus[index],
+            0,
+            bool(has_face),
+        )
 
 
 def _write_affectnet(out: Path, scale: Scale, seed: int, manifest: Manifest, workers: int) -> None:

@@ -2,7 +2,8 @@
 
 Stored column-wise per source (one list per field, keyed by the readers' ``key(i)``), which
 keeps ``manifest.json`` a few MB at demo scale and fast to load. Sections are named by the
-readers' ``source`` attribute: "affwild2", "affectnet", "expw", "ms1mv2".
+readers' ``source`` attribute: "affwild2", "affectnet", "expw", "ms1mv2"; "raw_video" holds the
+frames of the held-out raw camera video (keys ``<video>.mp4#<frame>``, as ``predict`` names them).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Manifest:
     seed: int
     scale: str
     sections: dict[str, Section] = field(default_factory=dict)
+    raw_videos: list[str] = field(default_factory=list)  # paths under the output folder
 
     def section(self, source: str) -> Section:
         return self.sections.setdefault(source, Section())
@@ -84,6 +86,7 @@ class Manifest:
             "classes": list(ABAW_CLASSES),
             "au_names": list(AU_NAMES),
             "counts": self.counts(),
+            "raw_videos": self.raw_videos,
             "sources": {name: vars(section) for name, section in sorted(self.sections.items())},
         }
         Path(path).write_text(json.dumps(document, separators=(",", ":")))

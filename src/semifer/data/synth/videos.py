@@ -49,7 +49,7 @@ class VideoResult:
     frames: list[bytes | None]
 
 
-def _frame_nuisances(length: int, rng: np.random.Generator) -> list[Nuisance]:
+def frame_nuisances(length: int, rng: np.random.Generator) -> list[Nuisance]:
     """Smoothly drifting pose and light, a fixed camera, an occluding hand for a while."""
     level = rng.uniform(0.2, 0.65)
     roll = rng.normal(0, 4) + smooth_walk(rng, length, 3 + 6 * level, 20)
@@ -92,7 +92,7 @@ def make_video(spec: VideoSpec) -> VideoResult:
     labels = written_labels(timeline, annotation_gaps(spec.length, rng))
     no_face = missing_faces(spec.length, rng)
     frames: list[bytes | None] = []
-    for index, nuisance in enumerate(_frame_nuisances(spec.length, rng)):
+    for index, nuisance in enumerate(frame_nuisances(spec.length, rng)):
         if no_face[index]:
             frames.append(None)
             continue

@@ -1,0 +1,143 @@
+"""A held-out raw camera video: one new person in a scene, for ``semifer predict --truth``.
+
+The Aff-Wild2-like videos are already face crops; this video is what a camera records before
+any detection: a 512x384 frame, the head about 115-140 px wide, drifting a little, shoulders
+and a scene around it. Expressions, pose, light and occluders are drawn exactly as for a
+validation video (``plan_video``, ``frame_nuisances``), so it is as hard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from semifer.data.affwild2 import ABAW_HEADER
+from semifer.data.synth.episodes import (
+    annotation_gaps,
+    missing_faces,
+    plan_video,
+    smooth_walk,
+    written_labels,
+)
+from semifer.data.synth.faces import CANVAS, FACE_CENTRE, IMAGE_SIZE, draw_face
+from semifer.data.synth.identity import Identity, sample_identity
+from semifer.data.synth.nuisance import (
+    Nuisance,
+    apply_photometric,
+    draw_occluder,
+    sample_background,
+)
+from semifer.data.synth.videos import VIDEO_WEAK_SHARE, frame_nuisances
+
+RAW_FOLDER = "raw-video"
+RAW_NAME = "synth-raw-000"
+# (height, width). The width keeps every YUV plane row a multiple of 64 bytes: with 480 the
+# encoder read the unset padding after each chroma row, and the bytes changed from run to run.
+FRAME_SIZE = (384, 512)
+FPS = 25
+# The face is drawn at the drawing canvas's scale, twice the 112-px crops: nuisances given in
+# crop pixels (shift, blur) are doubled, and so is the sensor noise, whose standard deviation
+# halves when the detector's crop is shrunk back to 112 px.
+_CROP_TO_FRAME = CANVAS / IMAGE_SIZE
+
+
+@dataclass
+class RawVideoResult:
+    """Truth of the raw video, frame by frame; ``has_face`` is False while the person is away."""
+
+    name: str
+    labels: np.ndarray  # written labels, -1 where unannotated
+    classes: np.ndarray
+    aus: np.ndarray  # (frames, 12)
+    has_face: np.ndarray
+
+
+def _face_centres(length: int, rng: np.random.Generator) -> np.ndarray:
+    """Face centre per frame, in frame pixels: a slow drift around a spot in the middle third.
+
+    The face sits low enough that the shoulders run out of the bottom of the frame whatever
+    the roll and scale, as in a webcam or interview shot.
+    """
+    height, width = FRAME_SIZE
+    x = width / 2 + rng.uniform(-0.12, 0.12) * width + smooth_walk(rng, length, 12, 40)
+    y = height - 160 + rng.uniform(-8, 8) + smooth_walk(rng, length, 5, 40)
+    return np.stack([x, y], axis=1)
+
+
+def _person(
+    who: Identity, aus: np.ndarray, nuisance: Nuisance, centre: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The posed person over black (premultiplied colour) and their coverage (alpha).
+
+    Anti-aliased drawing blends linearly with what is underneath, so drawing once over black
+    and once over white gives the exact coverage: white - black = (1 - alpha) * 255. The head
+    then rolls and scales about its own centre without moving the scene behind it.
+    """
+    layers = np.zeros((2, *FRAME_SIZE, 3), np.uint8)
+    layers[1] = 255
+    offset = centre - np.asarray(FACE_CENTRE)
+    occluder = nuisance.occluder
+    if occluder is not None:
+        moved = (occluder.centre[0] + offset[0], occluder.centre[1] + offset[1])
+        occluder = replace(occluder, centre=moved)
+    for layer in layers:
+        draw_face(layer, who, aus, (float(centre[0]), float(centre[1])))
+        if occluder is not None:
+            draw_occluder(layer, occluder)
+    colour = layers[0].astype(np.float32)
+    alpha = 1 - (layers[1].astype(np.float32) - colour).mean(axis=2) / 255
+    matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), nuisance.roll, nuisance.scale)
+    matrix[:, 2] += np.asarray(nuisance.shift) * _CROP_TO_FRAME
+    size = (FRAME_SIZE[1], FRAME_SIZE[0])
+    colour = cv2.warpAffine(colour, matrix, size, flags=cv2.INTER_LINEAR)
+    alpha = cv2.warpAffine(alpha, matrix, size, flags=cv2.INTER_LINEAR)
+    return colour, alpha[..., None]
+
+
+def _crf(jpeg_quality: int) -> int:
+    """H.264 quality standing in for the video's JPEG quality (45-92 -> CRF 32-18)."""
+    return round(18 + (92 - jpeg_quality) * 14 / 47)
+
+
+def write_raw_video(folder: Path, seed: int, length: int) -> RawVideoResult:
+    """Render and encode ``<folder>/<RAW_NAME>.mp4`` and its EXPR annotation ``.txt`` beside it.
+
+    The annotation has exactly one line per video frame. Frames where the person is out of
+    the picture keep their label, as Aff-Wild2 frames without a face image do; ``-1`` marks
+    the unannotated runs only. H.264 is encoded on one thread, so the bytes depend on the
+    seed alone.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence((seed, 6)))
+    who = sample_identity(rng)
+    scene = sample_background(rng, FRAME_SIZE[1])[: FRAME_SIZE[0]].astype(np.float32)
+    timeline = plan_video(length, rng, VIDEO_WEAK_SHARE)
+    labels = written_labels(timeline, annotation_gaps(length, rng))
+    away = missing_faces(length, rng)
+    centres = _face_centres(length, rng)
+    nuisances = frame_nuisances(length, rng)
+    folder.mkdir(parents=True, exist_ok=True)
+    with av.open(str(folder / f"{RAW_NAME}.mp4"), "w") as container:
+        options = {"crf": str(_crf(nuisances[0].jpeg_quality)), "preset": "veryfast", "threads": "1"}
+        stream = container.add_stream("libx264", rate=FPS, options=options)
+        stream.height, stream.width = FRAME_SIZE
+        stream.pix_fmt = "yuv420p"
+        for index, nuisance in enumerate(nuisances):
+            frame = scene
+            if not away[index]:
+                colour, alpha = _person(who, timeline.aus[index], nuisance, centres[index])
+                frame = colour + (1 - alpha) * scene
+            camera = replace(
+                nuisance,
+                blur=nuisance.blur * _CROP_TO_FRAME,
+                noise=nuisance.noise * _CROP_TO_FRAME,
+            )
+            image = apply_photometric(np.clip(np.rint(frame), 0, 255).astype(np.uint8), camera, rng)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    lines = [ABAW_HEADER, *(str(int(label)) for label in labels)]
+    (folder / f"{RAW_NAME}.txt").write_text("\n".join(lines) + "\n")
+    return RawVideoResult(RAW_NAME, labels, timeline.classes, timeline.aus, ~away)
