@@ -23,7 +23,7 @@ def finished_demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 
 def test_demo_runs_every_stage_and_writes_a_report(finished_demo: Demo) -> None:
     paths = finished_demo.paths
-    for stage in ("data", "supervised", "ssl", "ssl-f0", "features", "probe", "temporal", "ablation", "report"):
+    for stage in ("data", "supervised", "ssl", "ssl-f0", "features", "probe", "temporal", "ablation", "predict", "report"):
         assert paths.marker(stage).is_file(), stage
     config = finished_demo.spatial_config("ssl-f0")
     assert config.ssl.feedback == "none" and config.mode == "ssl" and config.seed == 0
@@ -46,6 +46,10 @@ def test_demo_runs_every_stage_and_writes_a_report(finished_demo: Demo) -> None:
     assert f"| {PROBE_ROW} | {probe['hog']['macro_f1']:.4f} |" in report
     assert f"| {CHANCE_ROW} | {probe['chance_macro_f1']:.4f} |" in report
     assert 0.0 < probe["chance_macro_f1"] <= 1 / 8 and probe["hog"]["frames"] > 0
+    predicted = finished_demo.results["predict"]
+    assert predicted["report"]["frames"] > 0 and 0.0 < predicted["face_share"] <= 1.0
+    assert f"{predicted['report']['macro_f1']:.4f}" in report.split("semifer predict` on a held-out raw video")[1]
+    assert Path(predicted["predictions"]).is_file()
 
 
 def test_a_second_run_skips_finished_stages(finished_demo: Demo) -> None:

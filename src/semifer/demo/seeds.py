@@ -9,7 +9,7 @@ summary, ``OUT/seeds.md``, is rebuilt from their stage markers every time.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -146,7 +146,8 @@ def run_seeds(out: Path, seeds: list[int], quick: bool = False, console: Console
     results = []
     for seed in seeds:
         console.rule(f"[bold]seed {seed}")
-        demo = Demo(Path(out) / f"seed-{seed}", QUICK if quick else FULL, seed, console)
+        size = replace(QUICK if quick else FULL, feedback_ablation=True)
+        demo = Demo(Path(out) / f"seed-{seed}", size, seed, console)
         demo.run()
         results.append(seed_result(demo))
     path = Path(out) / "seeds.md"

@@ -41,7 +41,7 @@ class DataConfig:
     validation_max_frames: int = 0  # 0 = all; otherwise an evenly spaced subset
     balanced_per_class: int = 0  # draws per class per sampler epoch; 0 = largest class
     workers: int = 2
-    decoded_cache: str = ""  # a folder: decode every face once (small images only), augment in batches
+    decoded_cache: str = ""  # a folder (under root if relative): decode every face once, augment in batches
     randaugment_ops: int = 2
     randaugment_magnitude: int = 10
 
@@ -94,6 +94,7 @@ class SpatialConfig:
     eval_every: int = 2000
     checkpoint_every: int = 2000
     keep_last: int = 3
+    label_smoothing: float = 0.0  # of the labeled CE: the teacher's L_s and the supervised baseline's loss
     bf16: bool = False
     channels_last: bool = False
     device: str = "auto"  # auto | cpu | cuda

@@ -246,6 +246,7 @@ def infinite_loader(
         dataset, batch_sampler=sampler, num_workers=workers,
         collate_fn=_whole_batch if isinstance(dataset, DecodedBatches) else collate_views,
         persistent_workers=workers > 0, prefetch_factor=2 if workers > 0 else None,
+        generator=torch.Generator().manual_seed(0),  # views are seeded per draw: leave the global RNG alone
     )
     return iter(loader)
 
@@ -266,7 +267,7 @@ def training_views(
     batch_views = BatchViews(
         spec.image_size, spec.mean, spec.std, num_ops=config.randaugment_ops, magnitude=config.randaugment_magnitude
     )
-    folder = Path(config.decoded_cache)
+    folder = Path(under_root(config, config.decoded_cache))
     labeled_cache = open_decoded(data.labeled, spec.resize_size, folder / "labeled.npy")
     labeled = DecodedBatches(labeled_cache, data.labeled.labels, batch_views.weak, seed, LABELED_STREAM)
     if not with_unlabeled:

@@ -108,10 +108,10 @@ def _train(config: SpatialConfig, data: SpatialData, placement: Placement, start
     autocast = _autocast(config, placement)
     task: TeacherStudentTask | SupervisedTask
     if ssl:
-        task = TeacherStudentTask(teacher, student, config.ssl, autocast)
+        task = TeacherStudentTask(teacher, student, config.ssl, autocast, config.label_smoothing)
         task.baseline.value = baseline
     else:
-        task = SupervisedTask(student, autocast)
+        task = SupervisedTask(student, autocast, config.label_smoothing)
     ordered = bool(config.data.decoded_cache) and placement.world > 1  # rank 0 builds the cache, the others open it
     if ordered and not placement.is_main:
         barrier()

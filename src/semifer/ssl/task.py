@@ -60,11 +60,14 @@ class Network:
 class TeacherStudentTask:
     """Teacher T and student S updated alternately, every step, with the student's feedback."""
 
-    def __init__(self, teacher: Network, student: Network, config: SSLConfig, autocast: Autocast) -> None:
+    def __init__(
+        self, teacher: Network, student: Network, config: SSLConfig, autocast: Autocast, label_smoothing: float = 0.0
+    ) -> None:
         self.teacher = teacher
         self.student = student
         self.config = config
         self.autocast = autocast
+        self.label_smoothing = label_smoothing  # of L_s only: L_u, L_f and f use the hard labels
         self.baseline = MovingBaseline(config.baseline_decay)
 
     def train_step(
@@ -92,7 +95,7 @@ class TeacherStudentTask:
         f_used = self.baseline(f) if student_on and cfg.feedback != "none" else torch.zeros_like(f)
 
         # 5. Teacher loss L_T = L_s + lambda_c * L_c + f * L_f, then the teacher step.
-        loss_s = F.cross_entropy(t_lb, y_lb)  # eq. 3
+        loss_s = F.cross_entropy(t_lb, y_lb, label_smoothing=self.label_smoothing)  # eq. 3
         soft_w = (t_ulb_w.detach() / cfg.temperature).softmax(-1)
         mask = (confidence >= cfg.p_cutoff).float()
         loss_c = (F.cross_entropy(t_ulb_s, soft_w, reduction="none") * mask).mean()  # eq. 4
@@ -161,13 +164,14 @@ class TeacherStudentTask:
 class SupervisedTask:
     """The ablation baseline: one network trained on the labeled data alone."""
 
-    def __init__(self, network: Network, autocast: Autocast) -> None:
+    def __init__(self, network: Network, autocast: Autocast, label_smoothing: float = 0.0) -> None:
         self.student = network
         self.autocast = autocast
+        self.label_smoothing = label_smoothing
 
     def train_step(self, x_lb: torch.Tensor, y_lb: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         with self.autocast():
-            loss = F.cross_entropy(full_precision(self.student.model(x_lb)), y_lb)
+            loss = F.cross_entropy(full_precision(self.student.model(x_lb)), y_lb, label_smoothing=self.label_smoothing)
         lr = self.student.lr
         self.student.step(loss)
         return {"loss/supervised": loss.detach(), "lr/student": torch.tensor(lr)}
