@@ -3,6 +3,7 @@
 Usage: python benchmarks/bench_spatial.py [--backbone resnet18] [--image-size 112] [--batch 8]
        python benchmarks/bench_spatial.py --demo DATA [--demo-mode ssl] [--rounds 3]
        (DATA from `semifer synth DATA --scale demo`: the real loop, previous demo settings vs the shipped recipe)
+       python benchmarks/bench_spatial.py --layouts --backbone resnet10t --batch 32 --rounds 6
 
 Times are measured interleaved in one process (rounds alternate between variants, median
 reported) so the shared cores' load hits every variant alike. The prediction sums the
@@ -212,10 +213,37 @@ def demo_throughput(data: str, rounds: int, steps: int, mode: str) -> dict[str, 
     return rates
 
 
+def layout_throughput(backbone: str, size: int, batch: int, rounds: int) -> dict[str, float]:
+    """Training images/s (forward + backward + SGD, random tensors) in fp32/bf16, with and
+    without channels_last: what each of the two levers pays for this backbone and size."""
+    rates = {}
+    for bf16 in (False, True):
+        for channels_last in (False, True):
+            torch.manual_seed(0)
+            model = create_backbone(backbone, 8)
+            images, labels = torch.randn(batch, 3, size, size), torch.randint(0, 8, (batch,))
+            if channels_last:
+                model, images = model.to(memory_format=torch.channels_last), images.contiguous(memory_format=torch.channels_last)
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+            times = []
+            for _ in range(rounds + 2):
+                start = time.perf_counter()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    loss = F.cross_entropy(model(images).float(), labels)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                times.append(time.perf_counter() - start)
+            name = ("bf16" if bf16 else "fp32") + (" + channels_last" if channels_last else "")
+            rates[name] = batch / statistics.median(times[2:])
+    return rates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--demo", default="", help="demo data folder: time the real loop, before vs shipped recipe")
     parser.add_argument("--demo-mode", default="ssl", help="ssl or supervised (with --demo)")
+    parser.add_argument("--layouts", action="store_true", help="fp32/bf16 x channels_last training images/s at 64 and 48 px")
     parser.add_argument("--demo-steps", type=int, default=30, help="steps per variant per round (with --demo)")
     parser.add_argument("--backbone", default="resnet18")
     parser.add_argument("--image-size", type=int, default=112)
@@ -230,6 +258,13 @@ def main() -> None:
     global DEVICE, BF16
     DEVICE, BF16 = torch.device(args.device), args.bf16
     torch.set_num_threads(args.threads)
+    if args.layouts:
+        for size in (64, 48):
+            for batch in (args.batch, 3 * args.batch):
+                rates = layout_throughput(args.backbone, size, batch, args.rounds)
+                cells = "  ".join(f"{name} {rate:5.0f}" for name, rate in rates.items())
+                sys.stdout.write(f"{args.backbone} {size} px batch {batch}: images/s  {cells}\n")
+        return
     if args.demo:
         rates = demo_throughput(args.demo, args.rounds, args.demo_steps, args.demo_mode)
         before, after = statistics.median(rates["before"]), statistics.median(rates["after"])
