@@ -28,6 +28,12 @@ class FaceBoxError(CorruptImageError):
     undecodable image, since a single bad annotation row should not stop a run."""
 
 
+class CorruptRecordError(CorruptImageError, DataFormatError):
+    """One RecordIO record whose framing or header is broken. Training skips and counts it like an
+    undecodable image (one bad record among millions should not stop a run); anything that reads
+    it as data (``semifer inspect`` checks every record's framing up front) sees a format error."""
+
+
 class ConfigError(SemiferError, ValueError):
     """A recipe or override that does not fit the schema (names the key or file)."""
 

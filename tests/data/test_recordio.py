@@ -7,6 +7,7 @@ import struct
 
 import numpy as np
 import pytest
+import torch
 
 from semifer.data.recordio import HEADER, MAGIC_BYTES, RecordIOReader, RecordIOWriter
 from semifer.errors import CorruptImageError, DataFormatError
@@ -85,6 +86,23 @@ def test_bad_magic_names_record(tmp_path, images, jpeg):
     reader = RecordIOReader(tmp_path)
     with pytest.raises(DataFormatError, match="record 2 at byte .*: bad magic"):
         reader.read_bytes(1)
+
+
+def test_a_broken_record_is_skipped_and_counted_in_training(tmp_path, images, jpeg):
+    from semifer.data.decoded_cache import open_decoded
+    from semifer.ssl.data import FacePool, SeededViews, collate_views
+
+    write(tmp_path, [jpeg(image) for image in images[:3]], [0, 1, 2])
+    raw = bytearray((tmp_path / "train.rec").read_bytes())
+    raw[offset_of(tmp_path, 2)] ^= 0xFF
+    (tmp_path / "train.rec").write_bytes(bytes(raw))
+    reader = RecordIOReader(tmp_path)
+    with pytest.raises(CorruptImageError):
+        reader.load(1)
+    pool = FacePool([(reader, np.arange(3))], labeled=False)
+    batch = collate_views([SeededViews(pool, lambda image: torch.from_numpy(image[:4, :4].copy()), 0, 1)[(i, i)] for i in range(3)])
+    assert batch["skipped"] == 1 and batch["indices"].tolist() == [0, 2]
+    assert open_decoded(pool, 8, tmp_path / "cache" / "pool.npy").valid.tolist() == [True, False, True]
 
 
 def test_truncated_record(tmp_path, images, jpeg):

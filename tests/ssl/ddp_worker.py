@@ -32,9 +32,9 @@ def counting(self, position):  # type: ignore[no-untyped-def]
 
 
 def scoring(*args, **kwargs):  # type: ignore[no-untyped-def]
-    report = real_evaluate(*args, **kwargs)
+    report, undecodable = real_evaluate(*args, **kwargs)
     validation["macro_f1"].append(report.macro_f1)
-    return report
+    return report, undecodable
 
 
 def recording(self, *args):  # type: ignore[no-untyped-def]

@@ -123,3 +123,12 @@ def test_corrupt_resume_checkpoint_is_refused(tmp_path: Path) -> None:
     (run / "checkpoints" / "step-00000002" / "student.safetensors").write_bytes(b"not a tensor file")
     with pytest.raises(CheckpointError, match="student.safetensors"):
         train_spatial(spatial_config(tmp_path, steps=4, resume="true"), progress=False, data=spatial_data())
+
+
+def test_undecodable_validation_frames_are_counted_not_silently_dropped(tmp_path: Path) -> None:
+    data = spatial_data()
+    broken = data.validation.read_bytes
+    data.validation.read_bytes = lambda index: b"broken" if index in (0, 5) else broken(index)  # type: ignore[method-assign]
+    run = train_spatial(spatial_config(tmp_path, steps=2, eval_every=2), progress=False, data=data)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [row["val/undecodable_frames"] for row in rows if "val/undecodable_frames" in row] == [2]

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from semifer.data.base import ClosingWriter, FaceReader
-from semifer.errors import DataFormatError
+from semifer.errors import CorruptRecordError, DataFormatError
 from semifer.labels import UNLABELED
 
 logger = logging.getLogger(__name__)
@@ -168,11 +168,11 @@ class RecordIOReader(FaceReader):
         )
         where = f"{self.rec_path} record {record}"
         if len(payload) < HEADER.size:
-            raise DataFormatError(f"{where}: {len(payload)}-byte payload is shorter than a header")
+            raise CorruptRecordError(where, f"{len(payload)}-byte payload is shorter than a header")
         flag, label, _, _ = HEADER.unpack_from(payload)
         start = HEADER.size + 4 * flag
         if start > len(payload):
-            raise DataFormatError(f"{where}: header says {flag} labels, payload has no room")
+            raise CorruptRecordError(where, f"header says {flag} labels, payload has no room")
         values = np.frombuffer(payload, dtype="<f4", count=flag, offset=HEADER.size)
         return flag, label, values, payload[start:]
 
@@ -232,20 +232,18 @@ class RecordIOReader(FaceReader):
             buffer = _extend(descriptor, buffer, offset, position + 8)
             where = f"{self._rec_name} record {record} at byte {offset + position}"
             if len(buffer) < position + 8:
-                raise DataFormatError(f"{where}: truncated record header")
+                raise CorruptRecordError(where, "truncated record header")
             magic, lrec = struct.unpack_from("<II", buffer, position)
             if magic != MAGIC:
-                raise DataFormatError(f"{where}: bad magic 0x{magic:08X} (expected 0x{MAGIC:08X})")
+                raise CorruptRecordError(where, f"bad magic 0x{magic:08X} (expected 0x{MAGIC:08X})")
             cflag, length = lrec >> 29, lrec & LENGTH_MASK
             end = position + 8 + length
             buffer = _extend(descriptor, buffer, offset, end)
             if len(buffer) < end:
-                raise DataFormatError(
-                    f"{where}: truncated record ({len(buffer) - position - 8} of {length} bytes)"
-                )
+                raise CorruptRecordError(where, f"truncated record ({len(buffer) - position - 8} of {length} bytes)")
             expected = (FULL, START) if not parts else (MIDDLE, END)
             if cflag not in expected:
-                raise DataFormatError(f"{where}: continuation flag {cflag} out of sequence")
+                raise CorruptRecordError(where, f"continuation flag {cflag} out of sequence")
             parts.append(buffer[position + 8 : end])
             if cflag in (FULL, END):
                 return parts[0] if len(parts) == 1 else MAGIC_BYTES.join(parts)

@@ -29,11 +29,12 @@ class _Frames(Dataset):
             return None
 
 
-def _collate(batch: list[tuple[torch.Tensor, int] | None]) -> tuple[torch.Tensor, torch.Tensor]:
+def _collate(batch: list[tuple[torch.Tensor, int] | None]) -> tuple[torch.Tensor, torch.Tensor, int]:
     kept = [item for item in batch if item is not None]
+    skipped = len(batch) - len(kept)
     if not kept:
-        return torch.empty(0), torch.empty(0, dtype=torch.long)
-    return torch.stack([image for image, _ in kept]), torch.tensor([label for _, label in kept])
+        return torch.empty(0), torch.empty(0, dtype=torch.long), skipped
+    return torch.stack([image for image, _ in kept]), torch.tensor([label for _, label in kept]), skipped
 
 
 def validation_items(reader: FaceReader, max_frames: int) -> np.ndarray:
@@ -48,21 +49,26 @@ def validation_items(reader: FaceReader, max_frames: int) -> np.ndarray:
 def evaluate(
     model: nn.Module, reader: FaceReader, items: np.ndarray, transform: Transform, device: torch.device,
     batch_size: int = 64, workers: int = 0, rank: int = 0, world: int = 1,
-) -> F1Report:
+) -> tuple[F1Report, int]:
     """Predict every item in eval mode and score it; the model's train/eval mode is restored.
 
-    Under torchrun each of the ``world`` ranks predicts every ``world``-th item and the
-    confusion counts are summed over ranks (a tensor on ``device``, as nccl needs), so every
-    rank returns the report of all items.
+    Returns the report and the number of items left out because their image could not be
+    decoded. Under torchrun each of the ``world`` ranks predicts every ``world``-th item and
+    the counts are summed over ranks (a tensor on ``device``, as nccl needs), so every rank
+    returns the figures of all items.
     """
     was_training = model.training
     model.eval()
     shard = _Frames(reader, items[rank::world], transform)
     loader = DataLoader(shard, batch_size=batch_size, num_workers=workers, collate_fn=_collate)
-    counts = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
-    for images, labels in loader:
+    counts = np.zeros((NUM_CLASSES * NUM_CLASSES + 1), dtype=np.int64)  # confusion matrix, then skipped
+    for images, labels, skipped in loader:
+        counts[-1] += skipped
         if len(labels):
-            counts += confusion_matrix(labels.numpy(), model(images.to(device)).argmax(-1).cpu().numpy())
+            predictions = model(images.to(device)).argmax(-1).cpu().numpy()
+            counts[:-1] += confusion_matrix(labels.numpy(), predictions).ravel()
     model.train(was_training)
-    matrix = all_reduce_sum(torch.from_numpy(counts).to(device)).cpu().numpy() if world > 1 else counts
-    return F1Report(macro_f1_from_matrix(matrix), per_class_f1(matrix), matrix)
+    if world > 1:
+        counts = all_reduce_sum(torch.from_numpy(counts).to(device)).cpu().numpy()
+    matrix = counts[:-1].reshape(NUM_CLASSES, NUM_CLASSES)
+    return F1Report(macro_f1_from_matrix(matrix), per_class_f1(matrix), matrix), int(counts[-1])

@@ -187,15 +187,18 @@ def _validate(
     for name, network in networks.items():
         model = unwrap(network.model)
         broadcast_buffers(model)
-        report = evaluate(  # type: ignore[arg-type]
+        report, skipped = evaluate(  # type: ignore[arg-type]
             model, data.validation, items, eval_transform(spec), placement.device, rank=placement.rank, world=placement.world
         )
         row[f"val/{name}_macro_f1"] = report.macro_f1
+        row["val/undecodable_frames"] = skipped
     if writer is not None:
         writer.write(step, row)
     f1 = row["val/student_macro_f1"]
     if placement.is_main:
         log.info("step %d: validation macro F1 %s", step, {k: round(v, 4) for k, v in row.items()})
+        if row["val/undecodable_frames"]:
+            log.warning("step %d: %d validation frames could not be decoded and are not scored", step, row["val/undecodable_frames"])
     if f1 > best:
         if placement.is_main:
             state = {"step": step, "best_macro_f1": f1, "val": row}
