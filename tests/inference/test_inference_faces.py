@@ -7,7 +7,7 @@ import pytest
 from inference_helpers import draw_face, face_frames
 
 from semifer.errors import ConfigError
-from semifer.inference.align import align_face
+from semifer.inference.align import align_face, measure_margin
 from semifer.inference.detect import Detection, build_detector
 from semifer.inference.track import IoUTracker, MainFaceTracker, iou
 
@@ -96,3 +96,20 @@ def test_between_full_detections_faces_are_found_near_their_last_box() -> None:
     for full, near in zip(every_frame, sparse, strict=True):
         assert iou(full.faces[0][1].box, near.faces[0][1].box) > 0.7
         assert near.crops[0].shape == (112, 112, 3)
+
+
+def _framed(face_side: int, crop_side: int) -> np.ndarray:
+    """A drawn face of ``face_side`` pixels centred in a ``crop_side`` crop."""
+    crop = np.full((crop_side, crop_side, 3), 60, np.uint8)
+    start = (crop_side - face_side) // 2
+    crop[start : start + face_side, start : start + face_side] = draw_face(face_side)
+    return crop
+
+
+def test_measured_margin_follows_the_framing_of_the_crops() -> None:
+    detector = build_detector()
+    tight = measure_margin(detector, [_framed(100, 112)] * 2)
+    loose = measure_margin(detector, [_framed(70, 112)] * 2)
+    assert loose / tight == pytest.approx(100 / 70, rel=0.15)
+    with pytest.raises(ValueError, match="no face"):
+        measure_margin(detector, [np.full((112, 112, 3), 90, np.uint8)])

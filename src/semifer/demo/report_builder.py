@@ -114,7 +114,8 @@ def _predict_section(demo: "Demo", reports: dict[str, F1Report]) -> str:
         table(["", "macro F1", "frames"], rows)
         + "\n\nThe raw video shows a person seen nowhere in training, inside a larger scene; `predict` "
         f"found a face in {predicted['face_share']:.0%} of its frames (frames without one take their "
-        f"neighbours' label). Predictions: `{predicted['predictions']}`."
+        f"neighbours' label) and cut each face {predicted['margin']:.2f} detector-box sides wide, the "
+        f"framing measured on the training crops. Predictions: `{predicted['predictions']}`."
     )
 
 

@@ -10,11 +10,12 @@ eyes are level. Parts of the square outside the frame are black, as in the train
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from semifer.inference.detect import Detection
+from semifer.inference.detect import Detection, FaceDetector
 
 CROP_SIZE = 112
 DEFAULT_MARGIN = 1.3
@@ -48,3 +49,24 @@ def align_face(
     matrix[1, 2] += work / 2 - centre_y
     warped = cv2.warpAffine(image, matrix, (work, work), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
     return warped if factor == 1 else cv2.resize(warped, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def measure_margin(detector: FaceDetector, crops: Sequence[np.ndarray], scale: int = 2) -> float:
+    """The ``margin`` that reproduces the framing of ``crops`` (training face crops): the median
+    of crop side over detector box side, each crop enlarged ``scale`` times and set in a grey
+    frame so the detector sees a whole face with room around it, as in a video frame.
+
+    Raises ``ValueError`` when the detector finds no face in any crop.
+    """
+    ratios = []
+    for crop in crops:
+        side = crop.shape[0] * scale
+        frame = np.full((2 * side, 2 * side, 3), 128, np.uint8)
+        frame[side // 2 : side // 2 + side, side // 2 : side // 2 + side] = cv2.resize(crop, (side, side))
+        found = detector.detect(frame)
+        if found:
+            left, top, right, bottom = found[0].box
+            ratios.append(side / max(right - left, bottom - top))
+    if not ratios:
+        raise ValueError("the detector found no face in any of the crops")
+    return float(np.median(ratios))
