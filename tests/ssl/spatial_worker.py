@@ -14,22 +14,17 @@ A ``SemiferError`` is printed as one line with exit status 2, as the CLI does.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
 
-import semifer.checkpoint as checkpoint  # noqa: E402
 from semifer.errors import SemiferError  # noqa: E402
 from semifer.ssl.loop import train_spatial  # noqa: E402
 from semifer.ssl.task import SupervisedTask, TeacherStudentTask  # noqa: E402
+from kill_points import die, stop_in_save  # noqa: E402
 from ssl_helpers import spatial_config, spatial_data  # noqa: E402
-
-
-def die() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def stop_at_step(out: Path, action: str) -> None:
@@ -45,21 +40,6 @@ def stop_at_step(out: Path, action: str) -> None:
             return real(self, *args)
 
         task.train_step = step  # type: ignore[method-assign]
-
-
-def stop_in_save(name: str, count: int) -> None:
-    real = checkpoint.save_file
-    seen: list[Path] = []
-
-    def save_file(tensors, path, metadata=None):  # type: ignore[no-untyped-def]
-        real(tensors, path, metadata=metadata)
-        staging = Path(path).parent
-        if staging.name.startswith(f".{name}") and staging not in seen:
-            seen.append(staging)
-            if len(seen) == count:
-                die()
-
-    checkpoint.save_file = save_file
 
 
 if __name__ == "__main__":

@@ -14,16 +14,17 @@ A ``SemiferError`` is printed as one line with exit status 2, as the CLI does.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 
-import semifer.checkpoint as checkpoint
-import semifer.temporal.trainer as trainer
-from semifer.config import load_config
-from semifer.errors import SemiferError
-from semifer.temporal.config import TemporalConfig
+sys.path.insert(0, str(Path(__file__).parents[1]))
+
+import semifer.temporal.trainer as trainer  # noqa: E402
+from kill_points import die, stop_in_save  # noqa: E402
+from semifer.config import load_config  # noqa: E402
+from semifer.errors import SemiferError  # noqa: E402
+from semifer.temporal.config import TemporalConfig  # noqa: E402
 
 SMALL = ["encoder.width=32", "encoder.heads=2", "encoder.feedforward=64", "encoder.layers=1", "clip_length=16",
          "stride=8", "inference_stride=8", "batch_size=8", "warmup_steps=5", "log_every=5", "lr=3e-3",
@@ -32,10 +33,6 @@ SMALL = ["encoder.width=32", "encoder.heads=2", "encoder.feedforward=64", "encod
 
 def temporal_config(cache: Path, run: Path, *extra: str) -> TemporalConfig:
     return load_config(TemporalConfig, None, [f"features={cache}", f"run_dir={run}", *SMALL, *extra])
-
-
-def die() -> None:
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def stop_at_step(run: Path, action: str) -> None:
@@ -52,21 +49,6 @@ def stop_at_step(run: Path, action: str) -> None:
         return real(*args, **kwargs)
 
     trainer.masked_cross_entropy = loss
-
-
-def stop_in_save(name: str, count: int) -> None:
-    real = checkpoint.save_file
-    seen: list[Path] = []
-
-    def save_file(tensors, path, metadata=None):  # type: ignore[no-untyped-def]
-        real(tensors, path, metadata=metadata)
-        staging = Path(path).parent
-        if staging.name.startswith(f".{name}") and staging not in seen:
-            seen.append(staging)
-            if len(seen) == count:
-                die()
-
-    checkpoint.save_file = save_file
 
 
 if __name__ == "__main__":
