@@ -74,6 +74,10 @@ class BatchViews:
         weak = self.weak_uint8(images)
         return self.normalise(torch.stack([self.randaugment(image) for image in weak]))
 
+    def both(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(alpha(x), A(x))`` of an unlabeled batch, drawn independently."""
+        return self.weak(images), self.strong(images)
+
 
 def _grey(images: torch.Tensor) -> torch.Tensor:
     """ITU-R 601 luma, as torchvision's ``rgb_to_grayscale``: ``(batch, 1, h, w)``."""

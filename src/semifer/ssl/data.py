@@ -273,8 +273,7 @@ def training_views(
     if not with_unlabeled:
         return labeled, None
     unlabeled_cache = open_decoded(data.unlabeled, spec.resize_size, folder / "unlabeled.npy")
-    both = lambda pixels: (batch_views.weak(pixels), batch_views.strong(pixels))  # noqa: E731
-    return labeled, DecodedBatches(unlabeled_cache, data.unlabeled.labels, both, seed, UNLABELED_STREAM)
+    return labeled, DecodedBatches(unlabeled_cache, data.unlabeled.labels, batch_views.both, seed, UNLABELED_STREAM)
 
 
 def balanced_stream(pool: FacePool, config: DataConfig, seed: int) -> BalancedStream:
