@@ -59,8 +59,10 @@ def test_ordering_is_computed_link_by_link() -> None:
     assert all(holds for _, holds in ordering_checks(result(0, 0.05, 0.09, 0.11, 0.101).rows))
     checks = ordering_checks(result(1, 0.10, 0.09, 0.105, 0.09).rows)
     assert [holds for _, holds in checks] == [False, False, False]
+    assert checks[0][0] == "SSL (per frame) 0.0900 >= supervised (per frame) 0.1000 + 0.02"
     assert checks[1][0] == "SSL + temporal 0.1050 >= SSL (per frame) 0.0900 + 0.02"
     assert [holds for _, holds in ordering_checks(result(2, 0.05, 0.07, 0.09, 0.08).rows)] == [True, True, True]  # at the margins
+    assert [holds for _, holds in ordering_checks(result(2, 0.05, 0.06, 0.09, 0.08).rows)][0] is False  # SSL + 0.01 only
     assert ordering_line(result(2, 0.05, 0.09, 0.11, 0.10)).startswith("seed 2: ordering holds (")
     missing = result(3, 0.05, 0.09, 0.11, 0.10)
     del missing.rows[VOTE]
