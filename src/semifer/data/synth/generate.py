@@ -55,8 +55,8 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "tiny": Scale(3, 2, (30, 50), 60, 30, 6, (4, 8), 40),
     # Training videos are many and short: with few people, a network learns who is in a video
-    # rather than the expression (72 people: validation macro F1 0.10 at training F1 0.37 after
-    # 300 steps; 200 people: 0.23 at 0.24, docs/synthetic-data.md).
+    # rather than the expression (supervised demo recipe, 800 steps: validation macro F1 0.10
+    # with 72 people, 0.16 with 200; docs/stage1.md).
     "small": Scale(40, 4, (30, 60), 900, 320, 80, (8, 12), 250, (150, 250)),  # `semifer demo --quick`
     "demo": Scale(200, 24, (30, 60), 3000, 1080, 400, (12, 22), 300, (80, 160)),
     "large": Scale(60, 20, (300, 900), 12000, 4300, 1600, (14, 26), 900),
