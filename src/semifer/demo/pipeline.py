@@ -43,7 +43,7 @@ class DemoSize:
 
 # A third stage-1 run does not fit the full demo's 15 minutes on 2 cores: the f = 0 row is
 # trained by `semifer demo --seeds`, which runs every row.
-FULL = DemoSize(scale="demo", spatial_steps=600, eval_every=200, temporal_epochs=15, feedback_ablation=False)
+FULL = DemoSize(scale="demo", spatial_steps=1200, eval_every=400, temporal_epochs=15, feedback_ablation=False)
 QUICK = DemoSize(scale="small", spatial_steps=80, eval_every=40, temporal_epochs=4, feedback_ablation=False)
 
 # Stage-1 runs by name: their overrides of the `demo` recipe; everything else (seed, steps,
