@@ -25,7 +25,7 @@ from semifer.inference.video_io import open_input
 
 def synthetic_frames(count: int, seed: int = 0) -> list[np.ndarray]:
     """``count`` 640x360 frames of one synthetic video's faces (frames without a face are dropped)."""
-    from semifer.data.synth.videos import VideoSpec, make_video
+    from semifer.synth.videos import VideoSpec, make_video
 
     video = make_video(VideoSpec("bench", "validation", 0, count, (), False, (seed,)))
     frames = []

@@ -31,9 +31,9 @@ from semifer.data.affwild2 import AffWild2Frames
 from semifer.data.base import FaceReader
 from semifer.data.expw import ExpWReader
 from semifer.data.recordio import RecordIOReader
-from semifer.data.synth import true_labels
 from semifer.metrics import macro_f1
 from semifer.probe import fit_probe, hog_features
+from semifer.synth import true_labels
 
 _SMOOTH = 15
 

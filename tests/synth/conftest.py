@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from semifer.data.synth import generate
+from semifer.synth import generate
 
 
 @pytest.fixture(scope="session")

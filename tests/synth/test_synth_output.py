@@ -20,10 +20,10 @@ from semifer.data.affwild2 import AffWild2Frames, AffWild2Videos
 from semifer.data.base import FaceReader
 from semifer.data.expw import ExpWReader
 from semifer.data.recordio import RecordIOReader
-from semifer.data.synth import generate, true_labels
-from semifer.data.synth.contact_sheet import sheet_size
 from semifer.errors import ConfigError, SemiferError
 from semifer.labels import NUM_CLASSES, UNLABELED
+from semifer.synth import generate, true_labels
+from semifer.synth.contact_sheet import sheet_size
 
 
 def _digests(root: Path) -> dict[str, str]:
@@ -148,7 +148,7 @@ def test_manifest_counts_match_its_columns(tiny_manifest: dict[str, Any], source
 def test_output_does_not_depend_on_the_process_hash_seed() -> None:
     script = (
         "import hashlib, numpy as np\n"
-        "from semifer.data.synth.aus import expression_aus\n"
+        "from semifer.synth.aus import expression_aus\n"
         "from semifer.labels import OTHER\n"
         "rng = np.random.default_rng(0)\n"
         "aus = [expression_aus(c, 0.8, rng) for c in list(range(8)) * 20 + [OTHER] * 50]\n"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semifer.data.synth.aus import (
+from semifer.labels import ABAW_CLASSES, NUM_CLASSES, OTHER
+from semifer.synth.aus import (
     AU_INDEX,
     NEUTRAL,
     PROTOTYPES,
@@ -13,12 +14,11 @@ from semifer.data.synth.aus import (
     expression_aus,
     matching_prototypes,
 )
-from semifer.data.synth.episodes import LABEL_THRESHOLD, plan_video
-from semifer.data.synth.faces import CANVAS, IMAGE_SIZE, render
-from semifer.data.synth.identity import sample_identity
-from semifer.data.synth.nuisance import Nuisance, sample_background
-from semifer.data.synth.videos import plan_videos
-from semifer.labels import ABAW_CLASSES, NUM_CLASSES, OTHER
+from semifer.synth.episodes import LABEL_THRESHOLD, plan_video
+from semifer.synth.faces import CANVAS, IMAGE_SIZE, render
+from semifer.synth.identity import sample_identity
+from semifer.synth.nuisance import Nuisance, sample_background
+from semifer.synth.videos import plan_videos
 
 
 @pytest.mark.parametrize("cls", sorted(PROTOTYPES))

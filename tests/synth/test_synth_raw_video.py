@@ -8,7 +8,7 @@ from typing import Any
 import av
 
 from semifer.data.affwild2 import ABAW_HEADER, read_expr_annotation
-from semifer.data.synth.raw_video import FRAME_SIZE, RAW_FOLDER, RAW_NAME
+from semifer.synth.raw_video import FRAME_SIZE, RAW_FOLDER, RAW_NAME
 
 
 def test_raw_video_has_one_annotation_line_per_frame(tiny: Path, tiny_manifest: dict[str, Any]) -> None:

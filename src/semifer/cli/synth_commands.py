@@ -22,7 +22,7 @@ def synth(
     workers: Annotated[int, typer.Option(help="Rendering processes (0 = one per CPU).")] = 0,
 ) -> None:
     """Generate synthetic Aff-Wild2, AffectNet, ExpW and MS1MV2 data in their real formats."""
-    from semifer.data.synth import generate
+    from semifer.synth import generate
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.perf_counter()

@@ -141,7 +141,7 @@ class Demo:
         return self.paths.report
 
     def make_data(self) -> dict[str, Any]:
-        from semifer.data.synth.generate import generate
+        from semifer.synth.generate import generate
 
         # No marker means no finished data set: a half-written one from a killed run goes.
         shutil.rmtree(self.paths.data, ignore_errors=True)

@@ -194,7 +194,7 @@ def _validation_reader(config: DataConfig) -> FaceReader:
 
 
 def _truth(manifest: str, pool: FacePool) -> np.ndarray:
-    from semifer.data.synth.manifest import true_labels
+    from semifer.synth.manifest import true_labels
 
     if not Path(manifest).is_file():
         raise ConfigError(f"data.manifest does not exist: {manifest}")

@@ -11,11 +11,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from semifer.data.synth.aus import AU_NAMES, expression_aus
-from semifer.data.synth.faces import CANVAS, IMAGE_SIZE, render
-from semifer.data.synth.identity import sample_identity
-from semifer.data.synth.nuisance import Nuisance, sample_background
 from semifer.labels import ABAW_CLASSES, NUM_CLASSES
+from semifer.synth.aus import AU_NAMES, expression_aus
+from semifer.synth.faces import CANVAS, IMAGE_SIZE, render
+from semifer.synth.identity import sample_identity
+from semifer.synth.nuisance import Nuisance, sample_background
 
 INTENSITIES = (0.25, 0.5, 0.75, 1.0)
 IDENTITIES = 2

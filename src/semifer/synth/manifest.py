@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from semifer.data.base import FaceReader
-from semifer.data.synth.aus import AU_NAMES
 from semifer.errors import DataFormatError
 from semifer.labels import ABAW_CLASSES, UNLABELED
+from semifer.synth.aus import AU_NAMES
 
 MANIFEST_VERSION = 1
 

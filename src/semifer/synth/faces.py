@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from semifer.data.synth.features import (
+from semifer.synth.features import (
     Layout,
     draw_brows,
     draw_eyes,
@@ -21,8 +21,8 @@ from semifer.data.synth.features import (
     mouth_opening,
     shade,
 )
-from semifer.data.synth.identity import Identity
-from semifer.data.synth.nuisance import Nuisance, apply_photometric, draw_occluder
+from semifer.synth.identity import Identity
+from semifer.synth.nuisance import Nuisance, apply_photometric, draw_occluder
 
 CANVAS = 224
 IMAGE_SIZE = 112

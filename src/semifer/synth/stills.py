@@ -13,10 +13,6 @@ import cv2
 import numpy as np
 
 from semifer.data.base import Box
-from semifer.data.synth.aus import still_aus
-from semifer.data.synth.faces import CANVAS, IMAGE_SIZE, encode_jpeg, render
-from semifer.data.synth.identity import Identity, sample_identity
-from semifer.data.synth.nuisance import sample_background, sample_nuisance
 from semifer.labels import (
     ABAW_TO_AFFECTNET,
     ABAW_TO_EXPW,
@@ -25,6 +21,10 @@ from semifer.labels import (
     OTHER,
     UNLABELED,
 )
+from semifer.synth.aus import still_aus
+from semifer.synth.faces import CANVAS, IMAGE_SIZE, encode_jpeg, render
+from semifer.synth.identity import Identity, sample_identity
+from semifer.synth.nuisance import sample_background, sample_nuisance
 
 # AffectNet codes 0..9 as written (No-Face is left out): roughly the real manual-set mix.
 AFFECTNET_CODE_SHARE = np.array([0.22, 0.33, 0.08, 0.07, 0.04, 0.03, 0.08, 0.04, 0.07, 0.04])

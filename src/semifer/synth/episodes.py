@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semifer.data.synth.aus import (
+from semifer.labels import NUM_CLASSES, UNLABELED
+from semifer.synth.aus import (
     NEUTRAL,
     NUM_AUS,
     background_aus,
     expression_aus,
     sample_intensity,
 )
-from semifer.labels import NUM_CLASSES, UNLABELED
 
 # Share of annotated frames per ABAW class in the real Aff-Wild2 EXPR training set (rounded):
 # Neutral and Other dominate, Fear and Disgust are rare.

@@ -12,7 +12,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from semifer.data.synth.identity import Color
+from semifer.synth.identity import Color
 
 
 @dataclass(frozen=True)

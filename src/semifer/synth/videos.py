@@ -11,16 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semifer.data.synth.episodes import (
+from semifer.synth.episodes import (
     annotation_gaps,
     missing_faces,
     plan_video,
     smooth_walk,
     written_labels,
 )
-from semifer.data.synth.faces import CANVAS, encode_jpeg, render
-from semifer.data.synth.identity import sample_identity
-from semifer.data.synth.nuisance import Nuisance, sample_background, sample_occluder
+from semifer.synth.faces import CANVAS, encode_jpeg, render
+from semifer.synth.identity import sample_identity
+from semifer.synth.nuisance import Nuisance, sample_background, sample_occluder
 
 VIDEO_WEAK_SHARE = 0.55  # in-the-wild video: most expressions are subtle
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from semifer.data.synth.aus import AU_INDEX
-from semifer.data.synth.identity import Color, Identity
+from semifer.synth.aus import AU_INDEX
+from semifer.synth.identity import Color, Identity
 
 SHIFT = 4  # fixed-point bits for OpenCV coordinates: 1/16-pixel precision
 _AA = cv2.LINE_AA

@@ -4,7 +4,7 @@
 class of any reader item, so pseudo-label quality can be measured on unlabeled data.
 """
 
-from semifer.data.synth.generate import SCALES, Scale, generate
-from semifer.data.synth.manifest import true_labels
+from semifer.synth.generate import SCALES, Scale, generate
+from semifer.synth.manifest import true_labels
 
 __all__ = ["SCALES", "Scale", "generate", "true_labels"]

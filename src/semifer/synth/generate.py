@@ -21,13 +21,13 @@ from semifer.data.affectnet import AffectNetWriter
 from semifer.data.affwild2 import AffWild2Writer
 from semifer.data.expw import ExpWWriter
 from semifer.data.recordio import RecordIOWriter
-from semifer.data.synth.contact_sheet import write_contact_sheet
-from semifer.data.synth.manifest import Manifest
-from semifer.data.synth.raw_video import RAW_FOLDER, RawVideoResult, write_raw_video
-from semifer.data.synth.stills import make_affectnet, make_expw, make_ms1mv2
-from semifer.data.synth.videos import VideoResult, make_video, plan_videos
 from semifer.errors import ConfigError, SemiferError
 from semifer.labels import ABAW_CLASSES
+from semifer.synth.contact_sheet import write_contact_sheet
+from semifer.synth.manifest import Manifest
+from semifer.synth.raw_video import RAW_FOLDER, RawVideoResult, write_raw_video
+from semifer.synth.stills import make_affectnet, make_expw, make_ms1mv2
+from semifer.synth.videos import VideoResult, make_video, plan_videos
 
 logger = logging.getLogger(__name__)
 

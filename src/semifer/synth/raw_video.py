@@ -16,22 +16,22 @@ import cv2
 import numpy as np
 
 from semifer.data.affwild2 import ABAW_HEADER
-from semifer.data.synth.episodes import (
+from semifer.synth.episodes import (
     annotation_gaps,
     missing_faces,
     plan_video,
     smooth_walk,
     written_labels,
 )
-from semifer.data.synth.faces import CANVAS, FACE_CENTRE, IMAGE_SIZE, draw_face
-from semifer.data.synth.identity import Identity, sample_identity
-from semifer.data.synth.nuisance import (
+from semifer.synth.faces import CANVAS, FACE_CENTRE, IMAGE_SIZE, draw_face
+from semifer.synth.identity import Identity, sample_identity
+from semifer.synth.nuisance import (
     Nuisance,
     apply_photometric,
     draw_occluder,
     sample_background,
 )
-from semifer.data.synth.videos import VIDEO_WEAK_SHARE, frame_nuisances
+from semifer.synth.videos import VIDEO_WEAK_SHARE, frame_nuisances
 
 RAW_FOLDER = "raw-video"
 RAW_NAME = "synth-raw-000"
