@@ -31,7 +31,8 @@ import torch.nn.functional as F
 
 from semifer.models.backbone import create_backbone
 from semifer.ssl.config import SSLConfig
-from semifer.ssl.task import Network, SupervisedTask, TeacherStudentTask
+from semifer.runs.state import Network
+from semifer.ssl.task import SupervisedTask, TeacherStudentTask
 
 VARIANTS = ("supervised", "exact", "taylor")
 PASSES = {  # (images forwarded, images backpropagated) per labeled image, uratio 1

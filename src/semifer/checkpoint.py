@@ -20,6 +20,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +38,32 @@ ASIDE_SUFFIX = ".old"
 DELETED_SUFFIX = ".deleted"
 
 
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yields a hidden temporary path beside ``path`` for the caller to write; renamed onto
+    ``path`` when the block ends, deleted if it raises. A reader never sees a half-written file.
+
+    The temporary name keeps ``path``'s suffix, for writers that pick the format from it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(handle.name, path)
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
 
 
 def atomic_write_json(path: Path, payload: Any) -> None:
@@ -52,10 +72,8 @@ def atomic_write_json(path: Path, payload: Any) -> None:
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     """Save a flat dict of tensors as safetensors, atomically (contiguous CPU copies)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    with atomic_path(path) as temporary:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(temporary), metadata=metadata)
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:

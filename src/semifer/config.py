@@ -8,6 +8,7 @@ naming the key, before any training time is spent.
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +18,17 @@ from omegaconf.errors import OmegaConfBaseException
 from semifer.errors import ConfigError
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Enum)
+
+
+def checked_choice(choices: type[E], value: object, key: str) -> E:
+    """``value`` as a member of ``choices``, for configs built in Python (OmegaConf checks Enum
+    fields of loaded ones); a ``ConfigError`` naming ``key`` and the choices otherwise."""
+    try:
+        return choices(value)
+    except ValueError:
+        names = ", ".join(str(member.value) for member in choices)
+        raise ConfigError(f"{key} must be one of {names}, not {value!r}") from None
 
 
 def load_config(schema: type[T], recipe: str | Path | None, overrides: list[str]) -> T:

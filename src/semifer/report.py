@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +10,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from semifer.checkpoint import atomic_path
 from semifer.labels import ABAW_CLASSES
 from semifer.metrics import F1Report
 
@@ -104,10 +104,9 @@ def save_figure(figure: "Figure", path: Path, dpi: int = 120) -> Path:
     """Write ``figure`` as PNG atomically (temporary file, then rename) and close it."""
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=dpi)
-    plt.close(figure)
-    os.replace(temporary, path)
-    return path
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=dpi, format="png")
+    finally:
+        plt.close(figure)
+    return Path(path)

@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import semifer.ssl.evaluate as evaluate  # noqa: E402
 import semifer.ssl.loop as loop  # noqa: E402
+import semifer.ssl.training as training  # noqa: E402
 from semifer.ssl.task import TeacherStudentTask  # noqa: E402
 from ssl_helpers import spatial_config, spatial_data  # noqa: E402
 
@@ -58,8 +59,8 @@ if __name__ == "__main__":
     TeacherStudentTask.train_step = recording
     real_frame = evaluate._Frames.__getitem__
     evaluate._Frames.__getitem__ = counting
-    real_evaluate = loop.evaluate
-    loop.evaluate = scoring
+    real_evaluate = training.evaluate
+    training.evaluate = scoring
     config = spatial_config(out, steps=3, checkpoint_every=3, eval_every=3, **{"ssl.feedback": feedback})
     loop.train_spatial(config, progress=False, data=spatial_data())
     rank = int(os.environ["RANK"])

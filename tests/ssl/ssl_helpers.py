@@ -14,7 +14,8 @@ from semifer.config import load_config
 from semifer.data.base import FaceReader
 from semifer.ssl.config import SpatialConfig, SSLConfig
 from semifer.ssl.data import FacePool, SpatialData
-from semifer.ssl.task import Network, TeacherStudentTask
+from semifer.runs.state import Network
+from semifer.ssl.task import TeacherStudentTask
 
 
 def tiny_net(dim: int = 6, classes: int = 4, seed: int = 0, dtype: torch.dtype = torch.float64) -> nn.Module:

@@ -13,7 +13,8 @@ from semifer.errors import CheckpointError, ConfigError
 from semifer.models.backbone import load_frame_model
 from semifer.ssl.config import SourceEntry
 from semifer.ssl.loop import train_spatial
-from semifer.ssl.task import NonFiniteLossError, TeacherStudentTask
+from semifer.runs.loop import NonFiniteLossError
+from semifer.ssl.task import TeacherStudentTask
 from safetensors.torch import load_file
 
 from ssl_helpers import spatial_config, spatial_data

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from semifer.ssl.distributed import Placement
-from semifer.ssl.state import build_network, load_run_checkpoint, save_run_checkpoint
+from semifer.runs.distributed import Placement
+from semifer.runs.state import load_run_checkpoint, save_run_checkpoint
+from semifer.ssl.loop import build_network
 
 from ssl_helpers import spatial_config
 
@@ -28,14 +29,14 @@ def scramble() -> None:
 
 def save_and_restore(tmp_path: Path, device: str = "cpu") -> tuple[tuple[object, ...], tuple[object, ...]]:
     config = spatial_config(tmp_path)
-    network, spec = build_network(config, 0.1, Placement(0, 1, torch.device(device)), seed=0)
+    network, _ = build_network(config, 0.1, Placement(0, 1, torch.device(device)), seed=0)
     random.seed(1)
     random.gauss(0, 1)  # leaves a cached second Gaussian in the state
     np.random.seed(2)
     np.random.randn()  # numpy too
     torch.manual_seed(3)
     folder = tmp_path / "checkpoint"
-    save_run_checkpoint(folder, {"student": network}, spec, config, {"step": 0})
+    save_run_checkpoint(folder, {"student": network}, {"step": 0})
     expected = draws(device)
     scramble()
     load_run_checkpoint(folder, {"student": network})
@@ -61,8 +62,8 @@ def test_cuda_state_is_skipped_when_resuming_without_cuda(tmp_path: Path, monkey
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_rng_state", lambda: torch.arange(16, dtype=torch.uint8))
     config = spatial_config(tmp_path)
-    network, spec = build_network(config, 0.1, Placement(0, 1, torch.device("cpu")), seed=0)
-    save_run_checkpoint(tmp_path / "checkpoint", {"student": network}, spec, config, {"step": 0})
+    network, _ = build_network(config, 0.1, Placement(0, 1, torch.device("cpu")), seed=0)
+    save_run_checkpoint(tmp_path / "checkpoint", {"student": network}, {"step": 0})
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state: pytest.fail("set_rng_state without CUDA"))
     load_run_checkpoint(tmp_path / "checkpoint", {"student": network})

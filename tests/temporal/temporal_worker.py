@@ -28,7 +28,7 @@ from semifer.temporal.config import TemporalConfig  # noqa: E402
 
 SMALL = ["encoder.width=32", "encoder.heads=2", "encoder.feedforward=64", "encoder.layers=1", "clip_length=16",
          "stride=8", "inference_stride=8", "batch_size=8", "warmup_steps=5", "log_every=5", "lr=3e-3",
-         "encoder.dropout=0.0", "epochs=2"]
+         "encoder.dropout=0.0", "epochs=2", "resume=true"]
 
 
 def temporal_config(cache: Path, run: Path, *extra: str) -> TemporalConfig:

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from semifer.errors import CheckpointError
-from semifer.runfolder import run_lock
+from semifer.runs.folder import run_lock
 from semifer.temporal.trainer import train_temporal
 
 from temporal_fixtures import DIGEST, write_fake_cache
@@ -133,3 +133,10 @@ def test_kill_between_epoch_checkpoint_and_best_never_leaves_best_stale(
     latest = json.loads((run / "checkpoints" / "step-00000024" / "state.json").read_text())
     assert best["epoch"] == 2 and best["best_macro_f1"] == latest["best_macro_f1"]
     assert same_tensors(run / "best" / "temporal.safetensors", uninterrupted / "best" / "temporal.safetensors")
+
+
+def test_a_run_folder_holding_checkpoints_is_refused_without_resume(cache: Path, uninterrupted: Path) -> None:
+    from semifer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="already holds checkpoints: pass resume=true"):
+        train_temporal(temporal_config(cache, uninterrupted, "resume=false"), progress=False)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from semifer.checkpoint import atomic_write_json
+from semifer.checkpoint import atomic_path, atomic_write_json
 from semifer.data.base import CorruptImageError, FaceReader
 
 log = logging.getLogger(__name__)
@@ -126,20 +125,19 @@ def _build(
 ) -> DecodedImages:
     path.parent.mkdir(parents=True, exist_ok=True)
     record_path.unlink(missing_ok=True)  # no record while the pixels are being rewritten
-    partial = path.with_name(path.name + ".partial")
-    pixels = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(len(source), side, side, 3))
     valid = np.ones(len(source), dtype=bool)
-    for index in range(len(source)):
-        try:
-            pixels[index] = square_face(source.load(index), side)
-        except CorruptImageError as error:
-            log.warning("skipped: %s", error)
-            valid[index] = False
-        if progress is not None:
-            progress(index + 1)
-    pixels.flush()
-    del pixels
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        pixels = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(len(source), side, side, 3))
+        for index in range(len(source)):
+            try:
+                pixels[index] = square_face(source.load(index), side)
+            except CorruptImageError as error:
+                log.warning("skipped: %s", error)
+                valid[index] = False
+            if progress is not None:
+                progress(index + 1)
+        pixels.flush()
+        del pixels
     skipped = int((~valid).sum())
     record = {
         "fingerprint": digest, "side": side, "count": len(source), "bytes": path.stat().st_size,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +33,24 @@ class SourceConfig:
     labeled: bool = True
 
 
+class Format(StrEnum):
+    """The on-disk formats a run config can name (an Enum: a typo stops the config at load)."""
+
+    affwild2 = "affwild2"
+    affectnet = "affectnet"
+    expw = "expw"
+    ms1mv2 = "ms1mv2"
+    imagefolder = "imagefolder"
+
+
 _OPENERS: dict[str, Callable[[Path, SourceConfig], FaceReader]] = {
-    "affwild2": lambda path, config: AffWild2Frames(path, config.split),
-    "affectnet": lambda path, config: AffectNetReader(path, config.split),
-    "expw": lambda path, config: ExpWReader(path),
-    "ms1mv2": lambda path, config: RecordIOReader(path),
-    "imagefolder": lambda path, config: ImageFolderReader(path, config.labeled),
+    Format.affwild2: lambda path, config: AffWild2Frames(path, config.split),
+    Format.affectnet: lambda path, config: AffectNetReader(path, config.split),
+    Format.expw: lambda path, config: ExpWReader(path),
+    Format.ms1mv2: lambda path, config: RecordIOReader(path),
+    Format.imagefolder: lambda path, config: ImageFolderReader(path, config.labeled),
 }
-FORMATS = tuple(_OPENERS)
+FORMATS = tuple(format.value for format in Format)
 
 
 class UnlabeledView(FaceReader):

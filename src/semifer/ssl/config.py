@@ -7,8 +7,41 @@ config is saved as ``<run>/config.yaml`` and in every checkpoint.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
+from semifer.config import checked_choice
+from semifer.data.sources import Format
 from semifer.labels import ABAW_CLASSES
+from semifer.runs.distributed import Device
+
+
+# Choices are Enums, so a typo stops the config when it loads (OmegaConf checks Enum fields);
+# members compare equal to their names.
+class Use(StrEnum):
+    labeled = "labeled"
+    split = "split"
+    unlabeled = "unlabeled"
+
+
+class Mode(StrEnum):
+    ssl = "ssl"
+    supervised = "supervised"
+
+
+class Feedback(StrEnum):
+    exact = "exact"
+    taylor = "taylor"
+    none = "none"
+
+
+class FeedbackView(StrEnum):
+    weak = "weak"  # CE(y_hat, T(alpha x)) (eq. 5)
+    strong = "strong"  # public MPL code's CE(argmax T(A x), T(A x))
+
+
+class PseudoLabel(StrEnum):
+    hard = "hard"
+    soft = "soft"  # makes the feedback gradient vanish
 
 
 @dataclass
@@ -21,11 +54,15 @@ class SourceEntry:
     seeded subset (the paper keeps one third of MS1MV2).
     """
 
-    format: str = "imagefolder"
+    format: Format = Format.imagefolder
     path: str = ""
     split: str = "train"
-    use: str = "labeled"
+    use: Use = Use.labeled
     fraction: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.format = checked_choice(Format, self.format, "format")
+        self.use = checked_choice(Use, self.use, "use")
 
 
 @dataclass
@@ -69,9 +106,9 @@ class OptimConfig:
 class SSLConfig:
     """The teacher-student method (DESIGN.md section 2); USB's names where they exist."""
 
-    feedback: str = "exact"  # exact | taylor | none
-    feedback_view: str = "weak"  # weak: CE(y_hat, T(alpha x)) (eq. 5) | strong: MPL's variant
-    pseudo_label: str = "hard"  # hard | soft (soft makes the feedback gradient vanish)
+    feedback: Feedback = Feedback.exact
+    feedback_view: FeedbackView = FeedbackView.weak
+    pseudo_label: PseudoLabel = PseudoLabel.hard
     lambda_c: float = 1.0  # weight of the consistency loss L_c
     lambda_c_warmup: int = 0  # steps of linear warm-up of lambda_c
     temperature: float = 1.0  # tau of L_c's soft targets
@@ -80,10 +117,15 @@ class SSLConfig:
     student_wait_steps: int = 0  # teacher-only steps before the student starts
     uratio: int = 1  # unlabeled images per labeled image in a batch
 
+    def __post_init__(self) -> None:
+        self.feedback = checked_choice(Feedback, self.feedback, "ssl.feedback")
+        self.feedback_view = checked_choice(FeedbackView, self.feedback_view, "ssl.feedback_view")
+        self.pseudo_label = checked_choice(PseudoLabel, self.pseudo_label, "ssl.pseudo_label")
+
 
 @dataclass
 class SpatialConfig:
-    mode: str = "ssl"  # ssl | supervised
+    mode: Mode = Mode.ssl
     run_dir: str = "runs/spatial"
     resume: bool = False
     resume_from: str = ""  # a checkpoint folder to start from instead of run_dir's latest
@@ -97,19 +139,13 @@ class SpatialConfig:
     label_smoothing: float = 0.0  # of the labeled CE: the teacher's L_s and the supervised baseline's loss
     bf16: bool = False
     channels_last: bool = False
-    device: str = "auto"  # auto | cpu | cuda
+    device: Device = Device.auto
     deterministic: bool = False
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     ssl: SSLConfig = field(default_factory=SSLConfig)
 
-
-CHOICES: dict[str, tuple[str, ...]] = {
-    "mode": ("ssl", "supervised"),
-    "ssl.feedback": ("exact", "taylor", "none"),
-    "ssl.feedback_view": ("weak", "strong"),
-    "ssl.pseudo_label": ("hard", "soft"),
-    "device": ("auto", "cpu", "cuda"),
-}
-USES = ("labeled", "split", "unlabeled")
+    def __post_init__(self) -> None:
+        self.mode = checked_choice(Mode, self.mode, "mode")
+        self.device = checked_choice(Device, self.device, "device")

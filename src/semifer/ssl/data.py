@@ -25,7 +25,7 @@ from semifer.data.transforms import WeakStrongViews, weak_transform
 from semifer.errors import ConfigError
 from semifer.labels import ABAW_CLASSES, UNLABELED, split_per_class
 from semifer.models.backbone import FrameModelSpec
-from semifer.ssl.config import USES, DataConfig
+from semifer.ssl.config import DataConfig
 
 log = logging.getLogger(__name__)
 LABELED_STREAM, UNLABELED_STREAM = 0, 1
@@ -127,8 +127,6 @@ def build_data(config: DataConfig, seed: int) -> SpatialData:
         raise ConfigError("data.sources is empty: name at least one labeled source")
     for number, entry in enumerate(config.sources):
         key = f"data.sources[{number}]"
-        if entry.use not in USES:
-            raise ConfigError(f"{key}.use must be one of {', '.join(USES)}, not {entry.use!r}")
         if not Path(entry.path).exists():
             raise ConfigError(f"{key}.path does not exist: {entry.path}")
     from semifer.data.sources import SourceConfig, open_reader

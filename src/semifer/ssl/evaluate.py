@@ -11,7 +11,7 @@ from semifer.data.base import CorruptImageError, FaceReader
 from semifer.data.transforms import Transform
 from semifer.labels import NUM_CLASSES, UNLABELED
 from semifer.metrics import F1Report, confusion_matrix, macro_f1_from_matrix, per_class_f1
-from semifer.ssl.distributed import all_reduce_sum
+from semifer.runs.distributed import all_reduce_sum
 
 
 class _Frames(Dataset):

@@ -82,11 +82,11 @@ class MovingBaseline:
 
     def __init__(self, decay: float) -> None:
         self.decay = decay
-        self.value = 0.0
+        self.value: float | torch.Tensor = 0.0  # a tensor on f's device once updated: no host sync per step
 
     def __call__(self, f: torch.Tensor) -> torch.Tensor:
         if self.decay <= 0:
             return f
         centred = f - self.value
-        self.value = self.decay * self.value + (1 - self.decay) * float(f)
+        self.value = self.decay * self.value + (1 - self.decay) * f.detach()
         return centred

@@ -14,13 +14,10 @@ from contextlib import AbstractContextManager
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler
 
-from semifer.errors import SemiferError
-from semifer.ssl.config import SSLConfig
-from semifer.ssl.distributed import all_reduce_mean, unwrap
+from semifer.runs.distributed import all_reduce_mean, unwrap
+from semifer.runs.state import Network
+from semifer.ssl.config import Feedback, FeedbackView, PseudoLabel, SSLConfig
 from semifer.ssl.feedback import (
     MovingBaseline,
     exact_feedback,
@@ -32,29 +29,6 @@ from semifer.ssl.feedback import (
 )
 
 Autocast = Callable[[], AbstractContextManager[object]]
-
-
-class NonFiniteLossError(SemiferError):
-    """A loss became NaN or infinite: the run stops before anything is checkpointed."""
-
-
-class Network:
-    """A network with its optimizer and learning-rate schedule."""
-
-    def __init__(self, model: nn.Module, optimizer: Optimizer, scheduler: LRScheduler) -> None:
-        self.model = model
-        self.optimizer = optimizer
-        self.scheduler = scheduler
-
-    @property
-    def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
-
-    def step(self, loss: torch.Tensor) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self.scheduler.step()
 
 
 class TeacherStudentTask:
@@ -84,7 +58,7 @@ class TeacherStudentTask:
         # 2. Pseudo-labels y_hat = argmax T(alpha(x_u)); the same y_hat feeds eq. 1 and eq. 5.
         probs_w = t_ulb_w.detach().softmax(-1)
         confidence, y_hat = probs_w.max(-1)
-        pseudo_target = y_hat if cfg.pseudo_label == "hard" else probs_w
+        pseudo_target = y_hat if cfg.pseudo_label == PseudoLabel.hard else probs_w
 
         # 3-4. Student step on the pseudo-labels, then the feedback coefficient f.
         student_on = step >= cfg.student_wait_steps
@@ -92,7 +66,7 @@ class TeacherStudentTask:
             f, student_logs = self._student_step(x_lb, y_lb, x_ulb_s, pseudo_target)
         else:
             f, student_logs = torch.zeros((), device=logits.device), {}
-        f_used = self.baseline(f) if student_on and cfg.feedback != "none" else torch.zeros_like(f)
+        f_used = self.baseline(f) if student_on and cfg.feedback != Feedback.none else torch.zeros_like(f)
 
         # 5. Teacher loss L_T = L_s + lambda_c * L_c + f * L_f, then the teacher step.
         loss_s = F.cross_entropy(t_lb, y_lb, label_smoothing=self.label_smoothing)  # eq. 3
@@ -100,7 +74,7 @@ class TeacherStudentTask:
         mask = (confidence >= cfg.p_cutoff).float()
         loss_c = (F.cross_entropy(t_ulb_s, soft_w, reduction="none") * mask).mean()  # eq. 4
         lambda_c = cfg.lambda_c * min(1.0, (step + 1) / cfg.lambda_c_warmup) if cfg.lambda_c_warmup else cfg.lambda_c
-        if cfg.feedback_view == "weak":
+        if cfg.feedback_view == FeedbackView.weak:
             ce_f = F.cross_entropy(t_ulb_w, pseudo_target)  # eq. 5: the label the student learned
         else:
             ce_f = F.cross_entropy(t_ulb_s, t_ulb_s.detach().argmax(-1))  # public MPL code's variant
@@ -132,7 +106,7 @@ class TeacherStudentTask:
         plain = unwrap(self.student.model)  # labeled forwards: no DDP sync, BN running stats frozen
         lr = self.student.lr
         logs: dict[str, torch.Tensor] = {"lr/student": torch.tensor(lr)}
-        if mode == "taylor":
+        if mode == Feedback.taylor:
             with torch.no_grad(), frozen_batchnorm_stats(plain), self.autocast():
                 loss_old = F.cross_entropy(full_precision(plain(x_lb)), y_lb)
 
@@ -142,16 +116,16 @@ class TeacherStudentTask:
         optimizer = self.student.optimizer
         optimizer.zero_grad(set_to_none=True)
         loss_u.backward()
-        g_u = gradient_copy(params) if mode == "exact" else []
+        g_u = gradient_copy(params) if mode == Feedback.exact else []
         optimizer.step()
         self.student.scheduler.step()
         optimizer.zero_grad(set_to_none=True)  # g_u lives on in its copy: one gradient, not two
         logs["loss/unlabeled"] = loss_u.detach()
 
-        if mode == "exact":
+        if mode == Feedback.exact:
             with frozen_batchnorm_stats(plain), self.autocast():
                 f, loss_new = exact_feedback(plain, x_lb, y_lb, g_u, lr)
-        elif mode == "taylor":
+        elif mode == Feedback.taylor:
             with torch.no_grad(), frozen_batchnorm_stats(plain), self.autocast():
                 loss_new = F.cross_entropy(full_precision(plain(x_lb)), y_lb)
             f = taylor_feedback(loss_old, loss_new)

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
+from semifer.config import checked_choice
 from semifer.models.temporal import EncoderConfig
+from semifer.runs.distributed import Device
 from semifer.smoothing import Smoothing, smoothing_method
+
+
+class ClassWeighting(StrEnum):
+    none = "none"
+    inverse = "inverse"
+    inverse_sqrt = "inverse_sqrt"
+
+
+class Sampling(StrEnum):
+    shuffle = "shuffle"
+    balanced = "balanced"
 
 
 @dataclass
@@ -32,17 +46,20 @@ class TemporalConfig:
     weight_decay: float = 0.05
     warmup_steps: int = 100
     grad_clip: float = 1.0
-    class_weighting: str = "inverse_sqrt"
-    sampling: str = "shuffle"
+    class_weighting: ClassWeighting = ClassWeighting.inverse_sqrt
+    sampling: Sampling = Sampling.shuffle
     smoothing: Smoothing = Smoothing.window  # also reported on validation; checked when the config loads
     smoothing_window: int = 30  # paper
     num_workers: int = 0
     seed: int = 0
-    device: str = "auto"
-    resume: bool = True
+    device: Device = Device.auto
+    resume: bool = False  # as in stage 1: a folder holding checkpoints is refused unless resume=true
     keep_last: int = 2
     log_every: int = 20
 
     def __post_init__(self) -> None:
-        # OmegaConf checks the Enum when a recipe loads; this covers a config built in Python.
+        # OmegaConf checks the Enums when a recipe loads; this covers a config built in Python.
         self.smoothing = smoothing_method(self.smoothing)
+        self.class_weighting = checked_choice(ClassWeighting, self.class_weighting, "class_weighting")
+        self.sampling = checked_choice(Sampling, self.sampling, "sampling")
+        self.device = checked_choice(Device, self.device, "device")

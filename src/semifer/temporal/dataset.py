@@ -9,6 +9,7 @@ from torch.utils.data import Dataset
 
 from semifer.labels import NUM_CLASSES, UNLABELED
 from semifer.temporal.clips import clip_starts
+from semifer.temporal.config import ClassWeighting
 from semifer.temporal.features import FeatureCache
 
 
@@ -48,17 +49,12 @@ class ClipDataset(Dataset):
             targets = torch.cat([targets, targets.new_full((pad,), UNLABELED)])
         return features, mask, targets
 
-    def class_weights(self, mode: str) -> Tensor | None:
+    def class_weights(self, mode: ClassWeighting) -> Tensor | None:
         """Cross-entropy class weights from the training frame counts (mean weight 1 over frames)."""
-        if mode == "none":
+        if mode == ClassWeighting.none:
             return None
         frequency = np.maximum(self.counts, 1) / max(self.counts.sum(), 1)
-        if mode == "inverse":
-            weights = 1.0 / frequency
-        elif mode == "inverse_sqrt":
-            weights = 1.0 / np.sqrt(frequency)
-        else:
-            raise ValueError(f"class_weighting must be none, inverse or inverse_sqrt, got {mode!r}")
+        weights = 1.0 / frequency if mode == ClassWeighting.inverse else 1.0 / np.sqrt(frequency)
         weights = weights / (weights * frequency).sum()
         return torch.tensor(weights, dtype=torch.float32)
 

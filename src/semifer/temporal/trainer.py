@@ -1,16 +1,17 @@
-"""Stage-2 training: the temporal encoder over cached student features.
+"""Stage-2 training: the temporal encoder over cached student features, as a task of the
+shared run loop (``semifer.runs``).
 
-Run folder (same conventions as stage 1)::
+Run folder (the same as stage 1's)::
 
     <run>/config.yaml  <run>/metrics.jsonl  <run>/tb/
-    <run>/checkpoints/step-XXXXXXXX/   temporal.safetensors, optimizer.safetensors, model.json, state.json
+    <run>/checkpoints/step-XXXXXXXX/   temporal.safetensors, optimizer-temporal.safetensors, rng.safetensors,
+                                       model.json, config.yaml, state.json, frame_encoder.safetensors and
+                                       frame_encoder.json (the stage-1 network of the cache)
     <run>/best/                        the epoch with the best validation macro F1 (raw labels)
 
-Checkpoints are written at the end of each epoch, ``best/`` first, so the latest checkpoint never
-records a best F1 that ``best/`` does not hold; with ``resume=true`` a run restarts from the
-latest one (from step 0 if it has none), only on the feature cache it was trained on. Shuffling
-and dropout are seeded from ``seed + epoch``, so a resumed run draws the same clips as an
-uninterrupted one without storing RNG state. The run holds its folder's lock throughout.
+Validation and checkpoints come at the end of each epoch. With ``resume=true`` a run continues
+from its latest checkpoint, only on the feature cache it was trained on. Shuffling and dropout
+are seeded from ``seed + epoch``, so a resumed run draws the same clips as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -18,35 +19,30 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
-from torch.utils.tensorboard import SummaryWriter
 
-from semifer.checkpoint import (
-    latest_checkpoint,
-    load_checkpoint,
-    prune_checkpoints,
-    save_checkpoint,
-    step_folder,
-    tidy_run_folder,
-)
-from semifer.config import save_config
 from semifer.errors import CheckpointError, ConfigError
 from semifer.labels import UNLABELED
 from semifer.models.temporal import MODEL_FILE, TemporalEncoder, model_description
-from semifer.runfolder import drop_metrics_after, run_lock
-from semifer.temporal.config import TemporalConfig
+from semifer.runs.distributed import resolve_device
+from semifer.runs.folder import run_folder, start_point
+from semifer.runs.loop import Schedule, Validation, run_task
+from semifer.runs.metrics import MetricsWriter
+from semifer.runs.state import Network
+from semifer.temporal.config import Sampling, TemporalConfig
 from semifer.temporal.dataset import ClipDataset
 from semifer.temporal.evaluate import evaluate_cache
 from semifer.temporal.features import FeatureCache
 
 logger = logging.getLogger(__name__)
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 def masked_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
@@ -67,30 +63,104 @@ def _schedule(warmup: int, total: int):  # noqa: ANN202 - a LambdaLR factor func
     return factor
 
 
-def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Flatten an optimizer state into safetensors-ready tensors plus JSON (no pickle)."""
-    state = optimizer.state_dict()
-    tensors = {f"{index}.{key}": value for index, slots in state["state"].items() for key, value in slots.items()}
-    return tensors, {"param_groups": state["param_groups"]}
+class TemporalTask:
+    """The temporal encoder trained on clips of the training cache, scored on the validation cache."""
 
+    label = "stage 2"
+    loss_keys = ("loss",)
 
-def _load_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: list[dict[str, Any]]) -> None:
-    slots: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        index, name = key.split(".", 1)
-        slots.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": slots, "param_groups": groups})
+    def __init__(self, config: TemporalConfig, train: FeatureCache, validation: FeatureCache, device: torch.device) -> None:
+        self.config, self.validation, self.device = config, validation, device
+        self.dataset = ClipDataset(train, config.clip_length, config.stride)
+        encoder_config = replace(config.encoder, max_length=config.clip_length)
+        torch.manual_seed(config.seed)
+        model = TemporalEncoder(train.feature_dim, encoder_config).to(device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.steps_per_epoch = math.ceil(len(self.dataset) / config.batch_size)
+        total = config.epochs * self.steps_per_epoch
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config.warmup_steps, total))
+        self.networks = {"temporal": Network(model, optimizer, scheduler)}
+        weights = self.dataset.class_weights(config.class_weighting)
+        self.weights = weights.to(device) if weights is not None else None
+        description = model_description(train.feature_dim, encoder_config, config.clip_length, config.inference_stride, train.index)
+        description["spatial_checkpoint_digest"] = train.digest
+        self.description = json.dumps(description, indent=2)
+        # The stage-1 network of the cache travels in every checkpoint, so a checkpoint predicts on its own.
+        self.encoder_tensors, self.encoder_files = train.frame_encoder().checkpoint_content()
+        self.step = 0
+        self.batches: Iterator[Batch] | None = None
+        self.loss_sum, self.losses = torch.zeros((), device=device), 0
 
+    @property
+    def epoch(self) -> int:
+        """Epochs finished."""
+        return self.step // self.steps_per_epoch
 
-def _device(name: str) -> torch.device:
-    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
+    def _epoch_batches(self, epoch: int, skip: int) -> Iterator[Batch]:
+        """The clips of ``epoch`` in their seeded order, from batch ``skip`` on."""
+        torch.manual_seed(self.config.seed + epoch)
+        generator = torch.Generator().manual_seed(self.config.seed + epoch)
+        sampler = (
+            WeightedRandomSampler(self.dataset.balanced_weights(), len(self.dataset), generator=generator)
+            if self.config.sampling == Sampling.balanced
+            else RandomSampler(self.dataset, generator=generator)
+        )
+        batches = iter(DataLoader(self.dataset, self.config.batch_size, sampler=sampler, num_workers=self.config.num_workers))
+        for _ in range(skip):
+            next(batches)
+        return batches
 
+    def train_step(self, step: int) -> dict[str, torch.Tensor]:
+        epoch, offset = divmod(step, self.steps_per_epoch)
+        if self.batches is None or offset == 0:
+            self.batches = self._epoch_batches(epoch, offset)
+        features, mask, targets = next(self.batches)
+        network = self.networks["temporal"]
+        network.model.train()
+        logits = network.model(features.to(self.device).float(), mask.to(self.device))
+        loss = masked_cross_entropy(logits, targets.to(self.device), self.weights)
+        network.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(network.model.parameters(), self.config.grad_clip)
+        network.optimizer.step()
+        network.scheduler.step()
+        self.step = step + 1
+        self.loss_sum += loss.detach()
+        self.losses += 1
+        return {"loss": loss.detach()}
 
-def _check(config: TemporalConfig) -> None:
-    if config.sampling not in ("shuffle", "balanced"):
-        raise ConfigError(f"sampling must be shuffle or balanced, got {config.sampling!r}")
-    if config.clip_length < 1 or config.stride < 1 or config.inference_stride < 1:
-        raise ConfigError("clip_length, stride and inference_stride must be positive")
+    def log_interval(self, writer: MetricsWriter | None, step: int) -> None:
+        row = {"epoch": (step - 1) // self.steps_per_epoch, "loss": float(self.loss_sum) / max(self.losses, 1),
+               "lr": self.networks["temporal"].lr}
+        if writer is not None:
+            writer.write(step, row)
+        self.loss_sum, self.losses = torch.zeros((), device=self.device), 0
+
+    def validate(self, step: int) -> Validation:
+        model = self.networks["temporal"].model.eval()
+        config = self.config
+        result = evaluate_cache(
+            self.validation, model, config.clip_length, config.inference_stride, config.smoothing, config.smoothing_window
+        )
+        logger.info("epoch %d: validation macro F1 %.4f (smoothed %.4f)", self.epoch, result.raw.macro_f1, result.smoothed.macro_f1)
+        row = {"epoch": self.epoch, "val_macro_f1": result.raw.macro_f1, "val_macro_f1_smoothed": result.smoothed.macro_f1}
+        return Validation(result.raw.macro_f1, row, {"val_macro_f1": result.raw.macro_f1, "evaluation": result.as_dict()})
+
+    def state(self) -> dict[str, Any]:
+        # The logging interval under way: a resumed run's next row averages the same steps.
+        interval = {"loss_sum": float(self.loss_sum), "losses": self.losses}
+        return {"epoch": self.epoch, "config": asdict(self.config), "interval": interval}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.loss_sum = torch.tensor(state["interval"]["loss_sum"], device=self.device)
+        self.losses = int(state["interval"]["losses"])
+
+    def files(self) -> dict[str, str]:
+        return {MODEL_FILE: self.description, **self.encoder_files}
+
+    def tensors(self) -> dict[str, dict[str, torch.Tensor]]:
+        return self.encoder_tensors
 
 
 def _check_same_features(checkpoint: Path, cache: FeatureCache) -> None:
@@ -110,91 +180,17 @@ def _check_same_features(checkpoint: Path, cache: FeatureCache) -> None:
 
 def train_temporal(config: TemporalConfig, progress: bool = True) -> Path:
     """Train the temporal encoder; returns the run folder (``best/`` holds the model to use)."""
-    _check(config)
+    if config.clip_length < 1 or config.stride < 1 or config.inference_stride < 1:
+        raise ConfigError("clip_length, stride and inference_stride must be positive")
     run = Path(config.run_dir)
-    with run_lock(run):
-        tidy_run_folder(run)
-        return _train(config, run, progress)
-
-
-def _train(config: TemporalConfig, run: Path, progress: bool) -> Path:
-    save_config(config, run / "config.yaml")
-    device = _device(config.device)
-    train_cache = FeatureCache(Path(config.features), config.train_split)
-    validation_cache = FeatureCache(Path(config.features), config.validation_split, expected_digest=train_cache.digest)
-    dataset = ClipDataset(train_cache, config.clip_length, config.stride)
-    encoder_config = replace(config.encoder, max_length=config.clip_length)
-    torch.manual_seed(config.seed)
-    model = TemporalEncoder(train_cache.feature_dim, encoder_config).to(device)
-    weights = dataset.class_weights(config.class_weighting)
-    weights = weights.to(device) if weights is not None else None
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = math.ceil(len(dataset) / config.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config.warmup_steps, config.epochs * steps_per_epoch))
-    description = model_description(train_cache.feature_dim, encoder_config, config.clip_length, config.inference_stride, train_cache.index)
-    description["spatial_checkpoint_digest"] = train_cache.digest
-
-    epoch, step, best = 0, 0, -1.0
-    latest = latest_checkpoint(run / "checkpoints") if config.resume else None
-    if latest is not None:
-        _check_same_features(latest, train_cache)
-        tensors, state = load_checkpoint(latest, ["temporal", "optimizer"])
-        model.load_state_dict(tensors["temporal"])
-        _load_optimizer(optimizer, tensors["optimizer"], state["param_groups"])
-        scheduler.load_state_dict(state["scheduler"])
-        epoch, step, best = state["epoch"], state["step"], state["best_macro_f1"]
-        logger.info("resumed from %s (epoch %d, step %d)", latest, epoch, step)
-
-    drop_metrics_after(run / "metrics.jsonl", step)
-    writer = SummaryWriter(str(run / "tb"), purge_step=step + 1)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"), TimeRemainingColumn())
-    with Progress(*columns, disable=not progress) as bar, open(run / "metrics.jsonl", "a") as metrics:
-        task = bar.add_task("train-temporal", total=config.epochs * steps_per_epoch, completed=step, status="")
-        while epoch < config.epochs:
-            torch.manual_seed(config.seed + epoch)
-            generator = torch.Generator().manual_seed(config.seed + epoch)
-            sampler = (
-                WeightedRandomSampler(dataset.balanced_weights(), len(dataset), generator=generator)
-                if config.sampling == "balanced"
-                else RandomSampler(dataset, generator=generator)
-            )
-            loader = DataLoader(dataset, config.batch_size, sampler=sampler, num_workers=config.num_workers)
-            model.train()
-            for features, mask, targets in loader:
-                logits = model(features.to(device).float(), mask.to(device))
-                loss = masked_cross_entropy(logits, targets.to(device), weights)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                if step % config.log_every == 0:
-                    record = {"step": step, "epoch": epoch, "loss": loss.item(), "lr": scheduler.get_last_lr()[0]}
-                    metrics.write(json.dumps(record) + "\n")
-                    writer.add_scalar("train/loss", record["loss"], step)
-                    writer.add_scalar("train/lr", record["lr"], step)
-                bar.update(task, advance=1, status=f"epoch {epoch + 1} loss {loss.item():.3f} best F1 {max(best, 0):.3f}")
-            epoch += 1
-            model.eval()
-            result = evaluate_cache(
-                validation_cache, model, config.clip_length, config.inference_stride, config.smoothing, config.smoothing_window
-            )
-            record = {"step": step, "epoch": epoch, "val_macro_f1": result.raw.macro_f1, "val_macro_f1_smoothed": result.smoothed.macro_f1}
-            metrics.write(json.dumps(record) + "\n")
-            metrics.flush()
-            writer.add_scalar("val/macro_f1", result.raw.macro_f1, step)
-            writer.add_scalar("val/macro_f1_smoothed", result.smoothed.macro_f1, step)
-            logger.info("epoch %d: validation macro F1 %.4f (smoothed %.4f)", epoch, result.raw.macro_f1, result.smoothed.macro_f1)
-            improved = result.raw.macro_f1 > best
-            best = max(best, result.raw.macro_f1)
-            optimizer_tensors, optimizer_json = _optimizer_tensors(optimizer)
-            state = {"epoch": epoch, "step": step, "best_macro_f1": best, "val_macro_f1": result.raw.macro_f1,
-                     "scheduler": scheduler.state_dict(), **optimizer_json, "config": asdict(config)}
-            files = {MODEL_FILE: json.dumps(description, indent=2), "config.yaml": (run / "config.yaml").read_text()}
-            if improved:
-                save_checkpoint(run / "best", {"temporal": model.state_dict()}, {**state, "evaluation": result.as_dict()}, files)
-            save_checkpoint(step_folder(run / "checkpoints", step), {"temporal": model.state_dict(), "optimizer": optimizer_tensors}, state, files)
-            prune_checkpoints(run / "checkpoints", config.keep_last)
-    writer.close()
-    return run
+    with run_folder(run):
+        start = start_point(run, config.resume)
+        train_cache = FeatureCache(Path(config.features), config.train_split)
+        validation_cache = FeatureCache(Path(config.features), config.validation_split, expected_digest=train_cache.digest)
+        if start is not None:
+            _check_same_features(start, train_cache)
+            logger.info("resuming from %s", start)
+        task = TemporalTask(config, train_cache, validation_cache, resolve_device(config.device))
+        steps = config.epochs * task.steps_per_epoch
+        schedule = Schedule(steps, config.log_every, task.steps_per_epoch, task.steps_per_epoch, config.keep_last)
+        return run_task(task, schedule, run, start, progress=progress)

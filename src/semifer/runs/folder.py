@@ -1,4 +1,8 @@
-"""Run-folder conventions shared by both stages: one process per folder, resumable metrics.
+"""The run folder, the same for every stage: one process per folder, one resume policy, resumable metrics.
+
+Policy (``start_point``): a fresh folder starts at step 0; a folder holding checkpoints is
+refused unless ``resume=true``, which continues from its latest checkpoint (or from step 0 when
+a killed run left none); ``resume_from`` starts from a named checkpoint folder instead.
 
 The lock is an OS file lock (``fcntl.flock``) on ``<run>/.lock``, held for the whole run.
 Such a lock belongs to the open file, so the kernel drops it when the process dies, however
@@ -15,14 +19,41 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from semifer.checkpoint import atomic_write_text
-from semifer.errors import SemiferError
+from semifer.checkpoint import STATE_FILE, atomic_write_text, latest_checkpoint, tidy_run_folder
+from semifer.errors import CheckpointError, ConfigError, SemiferError
 
 LOCK_FILE = ".lock"
 
 
 class RunFolderBusyError(SemiferError):
     """Another live process trains in the same run folder."""
+
+
+def checkpoints_of(run_dir: Path) -> Path:
+    """Where a run keeps its ``step-XXXXXXXX`` checkpoints."""
+    return Path(run_dir) / "checkpoints"
+
+
+def start_point(run_dir: Path, resume: bool, resume_from: str = "") -> Path | None:
+    """The checkpoint a run starts from, or None for step 0; refuses to overwrite a run."""
+    if resume_from:
+        folder = Path(resume_from)
+        if not (folder / STATE_FILE).is_file():
+            raise CheckpointError(f"resume_from={folder} holds no checkpoint (no {STATE_FILE})")
+        return folder
+    latest = latest_checkpoint(checkpoints_of(run_dir))
+    if latest is not None and not resume:
+        raise ConfigError(f"run_dir {run_dir} already holds checkpoints: pass resume=true or another run_dir")
+    return latest
+
+
+@contextmanager
+def run_folder(run_dir: Path, is_main: bool = True) -> Iterator[None]:
+    """Hold ``run_dir``'s lock (rank 0 only) and first tidy what a killed run left half done."""
+    with run_lock(run_dir, enabled=is_main):
+        if is_main:
+            tidy_run_folder(Path(run_dir))
+        yield
 
 
 @contextmanager

@@ -1,18 +1,42 @@
-"""torchrun support: process group set-up, DDP wrapping and the all-reduce of the feedback.
+"""Where a run executes: the device, and under torchrun the process group, DDP and collectives.
 
 One process per device; ``torchrun --nproc_per_node=N`` sets ``RANK``/``WORLD_SIZE``. gloo on
-CPU, nccl on GPU. Only rank 0 logs and writes checkpoints.
+CPU, nccl on GPU. Only rank 0 logs and writes checkpoints. Both training stages, feature
+extraction and inference pick their device through ``resolve_device``.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import StrEnum
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+
+from semifer.errors import ConfigError
+
+
+class Device(StrEnum):
+    """The ``device`` choices of every config; ``auto`` is CUDA when present, else the CPU."""
+
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when present; ``cuda`` without a CUDA device is a ``ConfigError``.
+
+    Any other torch device string (``cuda:1``, ``mps``) is passed to ``torch.device``.
+    """
+    if device == Device.auto:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={device} but this machine has no CUDA device; use device=auto or cpu")
+    return torch.device(device)
 
 
 @dataclass(frozen=True)
@@ -30,7 +54,7 @@ class Placement:
 
 def setup(device: str = "auto") -> Placement:
     """Join the process group when started by torchrun; pick the device."""
-    want_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    want_cuda = resolve_device(device).type == "cuda"
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if want_cuda else "gloo")
