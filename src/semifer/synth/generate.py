@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -63,15 +64,35 @@ SCALES: dict[str, Scale] = {
 }
 
 
+# Thread pools a rendering worker must not start: with one process per core, each library's own
+# pool (OpenMP, OpenBLAS, MKL, OpenCV) sized to the core count oversubscribes the machine
+# quadratically (8 workers x 16 threads on a 16-core machine).
+_ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENCV_FOR_THREADS_NUM")}
+
+
 def _run(function: Callable[..., Any], jobs: list[tuple[Any, ...]], workers: int) -> Iterator[Any]:
-    """``function(*job)`` for every job, in job order, in a process pool when ``workers > 1``."""
+    """``function(*job)`` for every job, in job order, in a process pool when ``workers > 1``.
+
+    A worker that dies (out of memory, a crash in a native library) raises ``BrokenProcessPool``
+    here instead of leaving the pool waiting for its result forever.
+    """
     if workers <= 1 or len(jobs) <= 1:
         yield from (function(*job) for job in jobs)
         return
     # spawn, not fork: a forked child inherits OpenCV's thread pool in whatever state the parent
-    # left it, and then can deadlock on its first parallel call.
-    with get_context("spawn").Pool(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
-        yield from pool.imap(_Call(function), jobs)
+    # left it, and then can deadlock on its first parallel call. Spawned children read the
+    # thread limits from the environment they start with (they start on demand, so it stays set).
+    saved = {name: os.environ.get(name) for name in _ONE_THREAD}
+    os.environ.update(_ONE_THREAD)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=cv2.setNumThreads, initargs=(1,)) as pool:
+            yield from pool.map(_Call(function), jobs)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _apply(function: Callable[..., Any], *args: Any) -> Any:
