@@ -7,14 +7,13 @@ import logging
 import numpy as np
 import pytest
 
+from semifer.abaw.alignment import TAIL_TOLERANCE
+from semifer.abaw.annotation import ABAW_HEADER, read_expr_annotation
 from semifer.data.affwild2 import (
-    ABAW_HEADER,
-    TAIL_TOLERANCE,
     AffWild2Frames,
     AffWild2Videos,
     AffWild2Writer,
     find_expr_annotations,
-    read_expr_annotation,
 )
 from semifer.data.inspect import inspect_folder
 from semifer.errors import DataFormatError

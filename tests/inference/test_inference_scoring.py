@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from test_inference_predict import run_cli
 
-from semifer.data.affwild2 import ABAW_HEADER
+from semifer.abaw.annotation import ABAW_HEADER
 from semifer.errors import SemiferError
 from semifer.inference.scoring import score_predictions
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import av
 
-from semifer.data.affwild2 import ABAW_HEADER, read_expr_annotation
+from semifer.abaw.annotation import ABAW_HEADER, read_expr_annotation
 from semifer.synth.raw_video import FRAME_SIZE, RAW_FOLDER, RAW_NAME
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
+from semifer.abaw.submission import HEADER, read_submission, submission_lines, validate_submission, write_submission
 from semifer.errors import DataFormatError
-from semifer.inference.submission import HEADER, read_submission, submission_lines, validate_submission, write_submission
 from semifer.temporal.evaluate import evaluate_labels
 
 
@@ -91,7 +91,7 @@ def write_predictions(path: Path, frames: dict[str, int], extra: tuple[str, ...]
 
 
 def test_evaluate_refuses_a_submission_missing_a_last_frame_with_an_image(annotated: Path, tmp_path: Path) -> None:
-    from semifer.temporal.evaluate import annotation_targets
+    from semifer.abaw.alignment import annotation_targets
 
     for counts in ({"a": 5, "b": 4}, {"a": 5, "b": 5}):  # b's fifth line is the annotation's extra line
         path = write_predictions(tmp_path / "ok.txt", counts)

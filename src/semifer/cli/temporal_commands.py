@@ -63,9 +63,9 @@ def submit_command(
     window: int = typer.Option(30, "--window"),
 ) -> None:
     """Write the ABAW submission file (every frame of every video, validated before writing)."""
+    from semifer.abaw.submission import write_submission
     from semifer.data.base import read_text
     from semifer.errors import DataFormatError
-    from semifer.inference.submission import write_submission
     from semifer.temporal.evaluate import predict_split
 
     _logging()
@@ -100,9 +100,10 @@ def evaluate_command(
     as_json: Path = typer.Option(None, "--json", help="Also write the results as JSON here."),
 ) -> None:
     """Macro F1, per-class F1 and confusion matrix over all annotated frames, raw and smoothed."""
-    from semifer.inference.submission import read_submission
+    from semifer.abaw.alignment import annotation_targets
+    from semifer.abaw.submission import read_submission
     from semifer.report import plot_confusion_matrix, plot_per_class_f1, print_confusion_matrix, print_f1_table
-    from semifer.temporal.evaluate import annotation_targets, evaluate_labels
+    from semifer.temporal.evaluate import evaluate_labels
 
     _logging()
     predicted = read_submission(predictions, annotations)

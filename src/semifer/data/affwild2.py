@@ -1,35 +1,27 @@
 """Aff-Wild2 EXPR: per-video annotation files and ``cropped_aligned`` frame folders.
 
-Layout (ABAW): ``<annotations>/{Train_Set,Validation_Set}/<video>.txt`` holds the ABAW header
-and then one label per frame (line i+1 = frame i = ``cropped_aligned/<video>/%05d.jpg``,
--1 = not annotated). Frames where no face was detected have a label line but no image.
+Layout (ABAW): ``<annotations>/{Train_Set,Validation_Set}/<video>.txt`` is an EXPR annotation
+(``semifer.abaw.annotation``; line i+1 = frame i = ``cropped_aligned/<video>/%05d.jpg``).
+Frames where no face was detected have a label line but no image.
 Stage 2 reads whole videos (``AffWild2Videos``); stage 1 reads single frames
 (``AffWild2Frames``).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 
+from semifer.abaw.alignment import video_frames
+from semifer.abaw.annotation import write_expr_annotation
 from semifer.data.base import FaceReader, read_file
 from semifer.errors import DataFormatError
-from semifer.labels import ABAW_CLASSES, NUM_CLASSES, UNLABELED
 
-logger = logging.getLogger(__name__)
-
-ABAW_HEADER = ",".join(ABAW_CLASSES)
 SPLIT_FOLDERS = {"train": "Train_Set", "validation": "Validation_Set"}
-# An annotation may outrun the last face image when the last frames show no face. Up to this
-# many lines (~4 s at 30 fps) are kept as missing-face frames; more means the annotation and
-# the frame folder do not belong together.
-TAIL_TOLERANCE = 120
 
 
 def split_folder(split: str) -> str:
@@ -65,52 +57,6 @@ def find_expr_annotations(root: Path, depth: int = 3) -> Path | None:
         if candidate == Path(root) / "annotations" or "EXPR" in str(candidate).upper():
             return candidate
     return found[0] if len(found) == 1 else None
-
-
-def read_expr_annotation(path: Path) -> np.ndarray:
-    """Read one EXPR annotation file: int64 label per frame, -1 kept as -1.
-
-    Raises ``DataFormatError`` "<file>:<line>: ..." for a header other than the ABAW header or a
-    label that is not an integer in -1..7.
-    """
-    try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataFormatError(f"{path}: cannot read the annotation ({error})") from None
-    header = lines[0].strip() if lines else ""
-    if header != ABAW_HEADER:
-        raise DataFormatError(f"{path}:1: header {header!r} is not the ABAW header {ABAW_HEADER!r}")
-    body = [line.strip() for line in lines[1:]]
-    while body and not body[-1]:
-        body.pop()
-    try:
-        labels = np.array(body, dtype=np.str_).astype(np.int64)
-    except ValueError:
-        labels = None
-    if labels is None or ((labels < UNLABELED) | (labels >= NUM_CLASSES)).any():
-        _raise_first_bad_label(path, body)
-    return labels
-
-
-def _raise_first_bad_label(path: Path, body: list[str]) -> NoReturn:
-    """Name the first line whose label is not an integer in -1..7 (the slow path)."""
-    for number, text in enumerate(body, start=2):
-        if not text.lstrip("-").isdigit() or not UNLABELED <= int(text) < NUM_CLASSES:
-            raise DataFormatError(f"{path}:{number}: label {text!r} is not an integer in -1..7")
-    raise DataFormatError(f"{path}: labels are not integers in -1..7")
-
-
-def _frame_numbers(folder: Path) -> np.ndarray:
-    """Sorted frame numbers of the ``%05d.jpg`` images in ``folder`` (empty if it is missing)."""
-    if not folder.is_dir():
-        return np.empty(0, dtype=np.int64)
-    numbers = [
-        int(entry.name[:-4])
-        for entry in os.scandir(folder)
-        if entry.name.endswith(".jpg") and entry.name[:-4].isdigit()
-    ]
-    numbers_array = np.sort(np.array(numbers, dtype=np.int64))
-    return numbers_array[numbers_array >= 1]
 
 
 @dataclass
@@ -183,35 +129,6 @@ class AffWild2Videos:
     def frames(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Labels of video ``name`` and the frame numbers that have an image (``video_frames``)."""
         return video_frames(self.annotation_folder / f"{name}.txt", self.image_folder / name)
-
-
-def video_frames(annotation: Path, frame_folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Labels of one video's annotation and the frame numbers that have an image, reconciled.
-
-    The annotation can be one line longer than the last decoded frame (a known quirk of the
-    ABAW files): that line is dropped. A longer gap than ``TAIL_TOLERANCE`` is an error;
-    images past the end of the annotation are ignored with a warning.
-    """
-    name = annotation.stem
-    labels = read_expr_annotation(annotation)
-    numbers = _frame_numbers(frame_folder)
-    last = int(numbers[-1]) if numbers.size else 0
-    if len(labels) == last + 1:
-        logger.debug("%s: annotation one line longer than the frames; last line dropped", name)
-        labels = labels[:-1]
-    elif len(labels) > last + TAIL_TOLERANCE:
-        raise DataFormatError(
-            f"{annotation}: video {name} has {len(labels)} annotated frames but its last face "
-            f"image is frame {last} in {frame_folder} (tolerance {TAIL_TOLERANCE})"
-        )
-    beyond = numbers > len(labels)
-    if beyond.any():
-        logger.warning(
-            "%s: %d frame images beyond the %d annotated frames are ignored",
-            name, int(beyond.sum()), len(labels),
-        )
-        numbers = numbers[~beyond]
-    return labels, numbers
 
 
 class AffWild2Frames(FaceReader):
@@ -287,12 +204,8 @@ class AffWild2Writer:
             raise ValueError(f"{name}: {len(labels)} labels but {len(frames)} frames")
         if not frames or frames[-1] is None:
             raise ValueError(f"{name}: the last frame must have a face image")
-        lines = [ABAW_HEADER, *(str(int(label)) for label in labels)]
-        if extra_annotation_line:
-            lines.append(lines[-1])
         annotation = self.root / "annotations" / split_folder(split) / f"{name}.txt"
-        annotation.parent.mkdir(parents=True, exist_ok=True)
-        annotation.write_text("\n".join(lines) + "\n")
+        write_expr_annotation(annotation, labels, extra_line=extra_annotation_line)
         folder = self.root / "cropped_aligned" / name
         folder.mkdir(parents=True, exist_ok=True)
         for number, data in enumerate(frames, start=1):

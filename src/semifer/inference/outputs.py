@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from semifer.abaw.submission import write_submission
 from semifer.errors import ConfigError
-from semifer.inference.submission import write_submission
 
 FORMATS = ("csv", "parquet")
 

@@ -15,7 +15,7 @@ import av
 import cv2
 import numpy as np
 
-from semifer.data.affwild2 import ABAW_HEADER
+from semifer.abaw.annotation import write_expr_annotation
 from semifer.synth.episodes import (
     annotation_gaps,
     missing_faces,
@@ -138,6 +138,5 @@ def write_raw_video(folder: Path, seed: int, length: int) -> RawVideoResult:
             image = apply_photometric(np.clip(np.rint(frame), 0, 255).astype(np.uint8), camera, rng)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         container.mux(stream.encode())
-    lines = [ABAW_HEADER, *(str(int(label)) for label in labels)]
-    (folder / f"{RAW_NAME}.txt").write_text("\n".join(lines) + "\n")
+    write_expr_annotation(folder / f"{RAW_NAME}.txt", labels)
     return RawVideoResult(RAW_NAME, labels, timeline.classes, timeline.aus, ~away)
