@@ -105,6 +105,25 @@ def test_a_broken_record_is_skipped_and_counted_in_training(tmp_path, images, jp
     assert open_decoded(pool, 8, tmp_path / "cache" / "pool.npy").valid.tolist() == [True, False, True]
 
 
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(image).permute(2, 0, 1).float() / 255
+
+
+def test_reader_in_forked_workers_after_use_in_main(tmp_path, make_image, jpeg):
+    from torch.utils.data import DataLoader
+
+    from semifer.ssl.data import FacePool, SeededViews, collate_views
+
+    write(tmp_path, [jpeg(make_image(seed)) for seed in range(8)], [seed // 2 for seed in range(8)])
+    reader = RecordIOReader(tmp_path)
+    reader.load(0)  # the main process now holds an open file
+    views = SeededViews(FacePool([(reader, np.arange(8))], labeled=False), to_tensor, 0, 1)
+    loader = DataLoader(views, batch_size=4, sampler=[(i, i) for i in range(8)], num_workers=2, collate_fn=collate_views)
+    batches = list(loader)
+    assert sorted(sum((batch["indices"].tolist() for batch in batches), [])) == list(range(8))
+    assert sum(batch["skipped"] for batch in batches) == 0
+
+
 def test_truncated_record(tmp_path, images, jpeg):
     write(tmp_path, [jpeg(image) for image in images[:2]], [0, 0])
     rec = tmp_path / "train.rec"

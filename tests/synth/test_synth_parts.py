@@ -8,9 +8,9 @@ import pytest
 from semifer.labels import ABAW_CLASSES, NUM_CLASSES, OTHER
 from semifer.synth.aus import (
     AU_INDEX,
+    AU_NAMES,
     NEUTRAL,
     PROTOTYPES,
-    active_set,
     expression_aus,
     matching_prototypes,
 )
@@ -19,6 +19,14 @@ from semifer.synth.faces import CANVAS, IMAGE_SIZE, render
 from semifer.synth.identity import sample_identity
 from semifer.synth.nuisance import Nuisance, sample_background
 from semifer.synth.videos import plan_videos
+
+# An AU counts as active from this intensity on when matching a set against the prototypes.
+ACTIVE_THRESHOLD = 0.25
+
+
+def active_set(aus: np.ndarray) -> frozenset[str]:
+    """Names of the AUs at or above ``ACTIVE_THRESHOLD``."""
+    return frozenset(AU_NAMES[i] for i in np.flatnonzero(np.asarray(aus) >= ACTIVE_THRESHOLD))
 
 
 @pytest.mark.parametrize("cls", sorted(PROTOTYPES))

@@ -30,8 +30,6 @@ PROTOTYPES: dict[int, frozenset[str]] = {
     ABAW_CLASSES.index("Disgust"): frozenset({"AU9", "AU15"}),
 }
 
-# An AU counts as active from this intensity on when matching a set against the prototypes.
-ACTIVE_THRESHOLD = 0.25
 # A set of active AUs "matches" a prototype when their Jaccard overlap reaches this value:
 # AU12 alone (0.5 with Happiness) still reads as a smile, AU12+AU15 (0.33) does not.
 MATCH_JACCARD = 0.5
@@ -47,11 +45,6 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 def matching_prototypes(active: frozenset[str]) -> list[int]:
     """Classes whose prototype the set of active AUs matches (Jaccard >= ``MATCH_JACCARD``)."""
     return [cls for cls, proto in PROTOTYPES.items() if _jaccard(active, proto) >= MATCH_JACCARD]
-
-
-def active_set(aus: np.ndarray, threshold: float = ACTIVE_THRESHOLD) -> frozenset[str]:
-    """Names of the AUs at or above ``threshold``."""
-    return frozenset(AU_NAMES[i] for i in np.flatnonzero(np.asarray(aus) >= threshold))
 
 
 def background_aus(rng: np.random.Generator) -> np.ndarray:
