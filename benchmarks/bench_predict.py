@@ -35,20 +35,23 @@ from bench_detectors import synthetic_frames  # noqa: E402
 
 def build_checkpoint(root: Path, backbone: str, image_size: int) -> Path:
     """A random stage-1 + stage-2 checkpoint pair; returns the stage-2 folder."""
-    from semifer.checkpoint import file_digest, save_checkpoint
+    from semifer.checkpoint import save_checkpoint
     from semifer.data.transforms import resize_for
     from semifer.labels import NUM_CLASSES
     from semifer.models.backbone import MODEL_FILE, FrameModelSpec, create_backbone
+    from semifer.models.frame_encoder import FrameEncoder
     from semifer.models.temporal import EncoderConfig, TemporalEncoder, model_description
 
     model = create_backbone(backbone, NUM_CLASSES)
     spec = FrameModelSpec.for_model(model, backbone, image_size, resize_for(image_size))
     stage1 = save_checkpoint(root / "spatial", {"student": model.state_dict()}, {}, {MODEL_FILE: json.dumps(asdict(spec))})
+    frame_encoder = FrameEncoder.from_stage1(stage1)
     config = EncoderConfig(max_length=64)
-    spatial = {"checkpoint": str(stage1), "checkpoint_digest": file_digest(stage1 / "student.safetensors")}
+    spatial = {"checkpoint": str(stage1), "checkpoint_digest": frame_encoder.stage1["digest"]}
     description = model_description(spec.feature_dim, config, 64, 32, spatial)
     encoder = TemporalEncoder(spec.feature_dim, config)
-    return save_checkpoint(root / "temporal", {"temporal": encoder.state_dict()}, {}, {MODEL_FILE: json.dumps(description)})
+    tensors, files = frame_encoder.checkpoint_content()
+    return save_checkpoint(root / "temporal", {"temporal": encoder.state_dict(), **tensors}, {}, {MODEL_FILE: json.dumps(description), **files})
 
 
 def write_synthetic_video(path: Path, frames: int) -> Path:
@@ -71,7 +74,7 @@ def bench(recognizer: Recognizer, video: Path, batch_size: int, repeats: int) ->
     decode_seconds = time.perf_counter() - start
     located = list(locate_faces(source, recognizer.detector, make_tracker(False), recognizer.margin, recognizer.detect_every))
     crops = torch.from_numpy(np.stack([crop for item in located for crop in item.crops])).permute(0, 3, 1, 2)
-    batches = [recognizer.transform(crops[first : first + batch_size]) for first in range(0, len(crops), batch_size)]
+    batches = [recognizer.encoder.resize_crop(crops[first : first + batch_size]) for first in range(0, len(crops), batch_size)]
     end_to_end, model_only, frames = [], [], 0
     for _ in range(repeats):
         start = time.perf_counter()
@@ -79,7 +82,7 @@ def bench(recognizer: Recognizer, video: Path, batch_size: int, repeats: int) ->
         end_to_end.append(time.perf_counter() - start)
         start = time.perf_counter()
         for batch in batches:
-            recognizer.encode(batch)
+            recognizer.encoder.encode(batch)
         model_only.append(time.perf_counter() - start)
     return {
         "frames": frames,
@@ -108,8 +111,9 @@ def main() -> None:
         checkpoint = args.checkpoint or build_checkpoint(root, args.backbone, args.image_size)
         videos = args.video or [write_synthetic_video(root / "synthetic.mp4", args.synthetic_frames)]
         recognizer = Recognizer.from_checkpoint(checkpoint, device=args.device, batch_size=args.batch_size)
-        recognizer.encode(torch.zeros(2, 3, recognizer.spec.image_size, recognizer.spec.image_size))  # warm-up
-        print(f"backbone {recognizer.spec.backbone} @ {recognizer.spec.image_size} px, batch {args.batch_size}, "
+        spec = recognizer.encoder.spec
+        recognizer.encoder.encode(torch.zeros(2, 3, spec.image_size, spec.image_size, dtype=torch.uint8))  # warm-up
+        print(f"backbone {spec.backbone} @ {spec.image_size} px, batch {args.batch_size}, "
               f"device {recognizer.device}, torch threads {torch.get_num_threads()}")  # fmt: skip
         print(f"{'video':28} {'detect':>6} {'frames':>6} {'faces':>6} {'decode/s':>9} {'e2e/s':>7} {'model/s':>8} {'e2e/model':>9}")
         for video in videos:

@@ -19,9 +19,10 @@ import torch
 
 from semifer.data.affwild2 import AffWild2Videos, AffWild2Writer
 from semifer.models.backbone import FrameModelSpec, create_backbone
+from semifer.models.frame_encoder import FrameEncoder
 from semifer.models.temporal import EncoderConfig, TemporalEncoder
 from semifer.smoothing import window_vote
-from semifer.temporal.extraction import extract_videos, frame_pipeline
+from semifer.temporal.extraction import extract_videos
 from semifer.temporal.inference import video_logits
 from semifer.temporal.trainer import masked_cross_entropy
 
@@ -46,7 +47,8 @@ def bench_extraction(backbone: str, image_size: int, videos: int, frames: int, b
     rng = np.random.default_rng(0)
     model = create_backbone(backbone, 8)
     spec = FrameModelSpec.for_model(model, backbone, image_size, round(image_size * 256 / 224))
-    transform, encode = frame_pipeline(model, spec, torch.device(device))
+    encoder = FrameEncoder(model, spec).to(torch.device(device))
+    transform, encode = encoder.resize_crop, encoder.encode
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "data"
         writer = AffWild2Writer(root)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+import pytest
 
 FRAME_SIZE = (240, 320)  # (height, width)
 
@@ -74,20 +76,22 @@ def make_stage1_checkpoint(folder: Path, backbone: str = "test_resnet", num_clas
 
 
 def make_stage2_checkpoint(folder: Path, stage1: Path, feature_dim: int | None = None) -> Path:
-    """A stage-2 checkpoint folder naming ``stage1`` (path and student digest) in its model.json."""
+    """A stage-2 checkpoint folder as the trainer writes it: a temporal encoder and the frame encoder of ``stage1``."""
     import torch
 
-    from semifer.checkpoint import file_digest, save_checkpoint
-    from semifer.models.backbone import FrameModelSpec
+    from semifer.checkpoint import save_checkpoint
+    from semifer.models.frame_encoder import FrameEncoder
     from semifer.models.temporal import MODEL_FILE, EncoderConfig, TemporalEncoder, model_description
 
-    dim = feature_dim or FrameModelSpec.load(stage1).feature_dim
+    frame_encoder = FrameEncoder.from_stage1(stage1)
+    dim = feature_dim or frame_encoder.spec.feature_dim
     config = EncoderConfig(width=32, layers=1, heads=2, feedforward=64, dropout=0.0, max_length=16)
     torch.manual_seed(1)
     encoder = TemporalEncoder(dim, config)
-    spatial = {"checkpoint": str(stage1.resolve()), "checkpoint_digest": file_digest(stage1 / "student.safetensors")}
+    spatial = {"checkpoint": frame_encoder.stage1["checkpoint"], "checkpoint_digest": frame_encoder.stage1["digest"]}
     description = model_description(dim, config, 16, 8, spatial)
-    return save_checkpoint(folder, {"temporal": encoder.state_dict()}, {"step": 0}, {MODEL_FILE: json.dumps(description)})
+    tensors, files = frame_encoder.checkpoint_content()
+    return save_checkpoint(folder, {"temporal": encoder.state_dict(), **tensors}, {"step": 0}, {MODEL_FILE: json.dumps(description), **files})
 
 
 def write_truncated_video(path: Path, frames: list[np.ndarray], keep: float = 0.6) -> Path:
@@ -96,3 +100,14 @@ def write_truncated_video(path: Path, frames: list[np.ndarray], keep: float = 0.
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
     return path
+
+
+def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``semifer ARGS`` in-process as the console script does; returns (status, stdout, stderr)."""
+    from semifer.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["semifer", *args])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    captured = capsys.readouterr()
+    return int(stop.value.code or 0), captured.out, captured.err

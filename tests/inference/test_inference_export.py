@@ -17,7 +17,8 @@ def test_onnx_outputs_match_pytorch(checkpoints, tmp_path: Path) -> None:  # typ
     assert [p.name for p in files] == ["frame_model.onnx", "temporal.onnx", "preprocessing.json"]
     recognizer = Recognizer.from_checkpoint(checkpoints["stage2"], device="cpu")
     images = torch.randn(5, 3, 64, 64, generator=torch.Generator().manual_seed(0))  # batch 5: not the traced 2
-    features, logits = recognizer.encode(images)
+    with torch.inference_mode():
+        features, logits = recognizer.encoder(images)  # normalised crops, as the ONNX model takes them
     frame_session = onnxruntime.InferenceSession(str(files[0]))
     onnx_features, onnx_logits = frame_session.run(None, {"images": images.numpy()})
     np.testing.assert_allclose(onnx_features, features.numpy(), atol=1e-4, rtol=1e-4)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import av
@@ -16,24 +15,15 @@ from inference_helpers import (
     face_frames,
     make_stage1_checkpoint,
     make_stage2_checkpoint,
+    run_cli,
     write_truncated_video,
     write_video,
 )
 
 from semifer import Recognizer
-from semifer.cli import main
 from semifer.errors import CheckpointError, ConfigError
 from semifer.inference.labeling import COLUMNS
 from semifer.labels import ABAW_CLASSES
-
-
-def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``semifer ARGS`` in-process as the console script does; returns (status, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["semifer", *args])
-    with pytest.raises(SystemExit) as stop:
-        main()
-    captured = capsys.readouterr()
-    return int(stop.value.code or 0), captured.out, captured.err
 
 
 def test_predict_video_end_to_end(checkpoints, face_video, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -119,10 +109,6 @@ def test_bad_checkpoints_are_checkpoint_errors(checkpoints, tmp_path) -> None:  
         Recognizer.from_checkpoint(seven)
     other = make_stage1_checkpoint(tmp_path / "other", backbone="test_efficientnet")
     wrong_dim = make_stage2_checkpoint(tmp_path / "wrong-dim", checkpoints["stage1"], feature_dim=7)
-    description = json.loads((wrong_dim / "model.json").read_text())
-    description["spatial_checkpoint"] = str(other)
-    description["spatial_checkpoint_digest"] = None
-    (wrong_dim / "model.json").write_text(json.dumps(description))
     with pytest.raises(CheckpointError, match="another backbone"):
         Recognizer.from_checkpoint(wrong_dim)
     mismatched = shutil.copytree(other, tmp_path / "mismatched")
@@ -132,12 +118,20 @@ def test_bad_checkpoints_are_checkpoint_errors(checkpoints, tmp_path) -> None:  
         Recognizer.from_checkpoint(mismatched)
 
 
-def test_stage2_refuses_a_changed_student(checkpoints, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_stage2_uses_the_frame_encoder_it_carries_and_refuses_changed_weights(checkpoints, tmp_path) -> None:  # type: ignore[no-untyped-def]
     stage1 = shutil.copytree(checkpoints["stage1"], tmp_path / "spatial")
     stage2 = make_stage2_checkpoint(tmp_path / "temporal", stage1)
-    make_stage1_checkpoint(tmp_path / "retrained", seed=5)
-    shutil.copy(tmp_path / "retrained" / "student.safetensors", stage1 / "student.safetensors")
-    with pytest.raises(CheckpointError, match="digest mismatch"):
+    retrained = make_stage1_checkpoint(tmp_path / "retrained", seed=5)
+    shutil.copy(retrained / "student.safetensors", stage1 / "student.safetensors")
+    crops = [draw_face(112)]
+    before = Recognizer.from_checkpoint(checkpoints["stage2"]).predict_images(crops, crops=True)
+    after = Recognizer.from_checkpoint(stage2).predict_images(crops, crops=True)  # the retrained stage-1 folder plays no part
+    assert np.allclose(before[list(ABAW_CLASSES)].to_numpy(), after[list(ABAW_CLASSES)].to_numpy())
+    shutil.copy(retrained / "student.safetensors", stage2 / "frame_encoder.safetensors")
+    with pytest.raises(CheckpointError, match=r"frame_encoder\.safetensors: digest mismatch"):
+        Recognizer.from_checkpoint(stage2)
+    (stage2 / "frame_encoder.json").unlink()  # a stage-2 checkpoint of before the frame encoder travelled with it
+    with pytest.raises(CheckpointError, match="without its frame encoder"):
         Recognizer.from_checkpoint(stage2)
 
 

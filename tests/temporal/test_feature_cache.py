@@ -126,17 +126,17 @@ def test_videos_are_sharded_across_ranks_without_overlap() -> None:
     assert [len(s) for s in shards] == [3, 2, 2]
 
 
-def test_frame_pipeline_matches_the_stage1_eval_transform(network: torch.nn.Module) -> None:
+def test_frame_encoder_split_matches_the_stage1_eval_transform(network: torch.nn.Module) -> None:
     from semifer.data.transforms import eval_transform
     from semifer.models.backbone import FrameModelSpec, frame_features
-    from semifer.temporal.extraction import frame_pipeline
+    from semifer.models.frame_encoder import FrameEncoder
 
     spec = FrameModelSpec.for_model(network, "resnet10t", image_size=32, resize_size=36)
     image = cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg(11), np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    transform, encode = frame_pipeline(network, spec, torch.device("cpu"))
-    pixels = transform(image)
+    encoder = FrameEncoder(network, spec)
+    pixels = encoder.resize_crop(image)  # what DataLoader workers ship
     assert pixels.dtype == torch.uint8 and pixels.shape == (3, 32, 32)
-    features, logits = encode(pixels[None])
+    features, logits = encoder.encode(pixels[None])
     with torch.inference_mode():
         expected = frame_features(network, eval_transform(spec)(image)[None])
     torch.testing.assert_close(features, expected, atol=1e-4, rtol=1e-4)

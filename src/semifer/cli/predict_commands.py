@@ -29,7 +29,9 @@ def predict_command(
     detector: str = typer.Option("haar", "--detector", help="Face detector: haar (bundled), yunet (needs --detector-model), mtcnn."),
     detector_model: Path | None = typer.Option(None, "--detector-model", help="Model file of the detector (YuNet ONNX)."),
     crops: bool = typer.Option(False, "--crops", help="INPUT frames are already aligned face crops: no detection."),
-    margin: float = typer.Option(1.3, "--margin", help="Crop side as a multiple of the detector box (training framing)."),
+    margin: float | None = typer.Option(
+        None, "--margin", help="Crop side as a multiple of the detector box; default: the framing the checkpoint's frame encoder records.",
+    ),
     detect_every: int = typer.Option(10, "--detect-every", help="Scan the whole frame every n-th frame; in between, search near the followed faces."),
     smoothing: str = typer.Option("window", "--smoothing", help="Label smoothing: window (paper), sliding or none."),
     window: int = typer.Option(30, "--window", help="Smoothing window in frames."),
@@ -52,7 +54,7 @@ def predict_command(
     source = open_input(input_path, fps=fps)
     is_images = isinstance(source, ImageListSource) and not source.frame_folder
     if truth is not None:
-        from semifer.abaw.annotation import read_expr_annotation
+        from semifer.data.affwild2 import read_expr_annotation
         from semifer.errors import InputError
 
         if is_images:

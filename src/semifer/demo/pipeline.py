@@ -241,16 +241,20 @@ class Demo:
         from semifer.inference.detect import build_detector
         from semifer.inference.predictor import Recognizer
         from semifer.inference.scoring import score_predictions
+        from semifer.models.frame_encoder import FrameEncoder
 
         manifest = json.loads((self.paths.data / "manifest.json").read_text())
         video = self.paths.data / manifest["raw_videos"][0]
         truth = video.with_suffix(".txt")
-        # The synthetic crops frame the whole head, looser than Aff-Wild2's: crop detected faces
-        # the way the training crops were cut (about 1.6 box sides here, 1.3 for Aff-Wild2).
+        # The synthetic crops frame the whole head, looser than Aff-Wild2's: the checkpoint's frame
+        # encoder records the framing measured on the training crops (about 1.6 box sides here, 1.3
+        # for Aff-Wild2), so predict, here or `semifer predict` on it later, cuts faces the same way.
         frames = AffWild2Frames(self.paths.data / "aff-wild2", "train")
         sample = [frames.load(int(i)) for i in np.linspace(0, len(frames) - 1, 64).round()]
         margin = measure_margin(build_detector(), sample)
-        recognizer = Recognizer.from_checkpoint(self.results["temporal"]["checkpoint"], device="cpu", margin=margin)
+        checkpoint = Path(self.results["temporal"]["checkpoint"])
+        FrameEncoder.load(checkpoint).with_margin(margin).save(checkpoint)
+        recognizer = Recognizer.from_checkpoint(checkpoint, device="cpu")
         table = recognizer.predict_video(video)
         predictions = self.paths.out / "predict" / f"{video.stem}.csv"
         predictions.parent.mkdir(parents=True, exist_ok=True)

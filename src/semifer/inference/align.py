@@ -5,6 +5,8 @@ and centred, filling most of the crop. A detector box is tighter than that (the 
 runs from the brows to the mouth), so the crop is a square ``margin`` times the box side
 around its centre; when the detector gives eye landmarks the square is also rotated so the
 eyes are level. Parts of the square outside the frame are black, as in the training crops.
+The margin belongs to the model: its frame encoder records it (``FrameModelSpec.margin``),
+and ``measure_margin`` finds it for a set of training crops.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import cv2
 import numpy as np
 
 from semifer.inference.detect import Detection, FaceDetector
+from semifer.models.backbone import DEFAULT_MARGIN
 
 CROP_SIZE = 112
-DEFAULT_MARGIN = 1.3
 
 
 def crop_geometry(detection: Detection, margin: float = DEFAULT_MARGIN) -> tuple[float, float, float, float]:

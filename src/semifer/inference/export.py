@@ -1,9 +1,9 @@
 """ONNX export of a checkpoint's networks, for runtimes without PyTorch.
 
-``frame_model.onnx`` maps normalised face crops ``images (batch, 3, H, W)`` to
-``features (batch, D)`` and ``logits (batch, C)``; ``temporal.onnx`` (stage-2 checkpoints
-only) maps ``features (batch, frames, D)`` and ``mask (batch, frames)`` to ``logits (batch,
-frames, C)``. ``preprocessing.json`` holds what a caller must do to a crop first.
+``frame_model.onnx`` is the ``FrameEncoder``'s network: normalised face crops ``images (batch,
+3, H, W)`` to ``features (batch, D)`` and ``logits (batch, C)``; ``temporal.onnx`` (stage-2
+checkpoints only) maps ``features (batch, frames, D)`` and ``mask (batch, frames)`` to ``logits
+(batch, frames, C)``. ``preprocessing.json`` holds what a caller must do to a crop first.
 """
 
 from __future__ import annotations
@@ -17,23 +17,11 @@ import torch
 from torch import Tensor, nn
 
 from semifer.checkpoint import atomic_write_json
-from semifer.inference.align import CROP_SIZE, DEFAULT_MARGIN
-from semifer.inference.predictor import Recognizer
+from semifer.inference.align import CROP_SIZE
+from semifer.models.resolve import resolve_checkpoint
 
 LOGGER = logging.getLogger(__name__)
 OPSET = 18
-
-
-class FrameExport(nn.Module):
-    """The frame model with both outputs stage 2 and the classifier need."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        features = self.model.forward_head(self.model.forward_features(images), pre_logits=True)  # (batch, dim)
-        return features, self.model.get_classifier()(features)
 
 
 def _export(module: nn.Module, inputs: tuple[Tensor, ...], path: Path, names: dict[str, list[str]], dynamic: dict) -> None:
@@ -52,24 +40,23 @@ def _export(module: nn.Module, inputs: tuple[Tensor, ...], path: Path, names: di
 
 def export_onnx(checkpoint: Path, out: Path) -> list[Path]:
     """Export the networks of ``checkpoint`` (stage 1 or 2) into the folder ``out``; returns the files."""
-    recognizer = Recognizer.from_checkpoint(checkpoint, device="cpu")
-    spec = recognizer.spec
+    encoder, temporal, description = resolve_checkpoint(checkpoint).load()
+    spec = encoder.spec
     out.mkdir(parents=True, exist_ok=True)
     batch = torch.export.Dim("batch", min=1, max=4096)
-    images = torch.zeros(2, 3, spec.image_size, spec.image_size)  # type: ignore[attr-defined]
+    images = torch.zeros(2, 3, spec.image_size, spec.image_size)
     frame_path = out / "frame_model.onnx"
     _export(
-        FrameExport(recognizer.frame_model).eval(), (images,), frame_path,
-        {"inputs": ["images"], "outputs": ["features", "logits"]}, {"images": {0: batch}},
+        encoder, (images,), frame_path, {"inputs": ["images"], "outputs": ["features", "logits"]}, {"images": {0: batch}},
     )  # fmt: skip
     written = [frame_path]
-    if recognizer.temporal is not None:
-        length = int(recognizer.temporal_description.get("clip_length", 64))
-        features = torch.zeros(2, length, spec.feature_dim)  # type: ignore[attr-defined]
+    if temporal is not None:
+        length = int(description.get("clip_length", 64))
+        features = torch.zeros(2, length, spec.feature_dim)
         mask = torch.ones(2, length, dtype=torch.bool)
         temporal_path = out / "temporal.onnx"
         _export(
-            recognizer.temporal, (features, mask), temporal_path, {"inputs": ["features", "mask"], "outputs": ["logits"]},
+            temporal, (features, mask), temporal_path, {"inputs": ["features", "mask"], "outputs": ["logits"]},
             {"features": {0: batch}, "mask": {0: batch}},
         )  # fmt: skip
         written.append(temporal_path)
@@ -77,9 +64,9 @@ def export_onnx(checkpoint: Path, out: Path) -> list[Path]:
     atomic_write_json(
         preprocessing,
         {
-            "model": asdict(spec),  # type: ignore[call-overload]
-            "crop": {"size": CROP_SIZE, "margin": DEFAULT_MARGIN, "then": "resize to resize_size, centre-crop image_size, /255, (x - mean) / std"},
-            "temporal": recognizer.temporal_description or None,
+            "model": asdict(spec),
+            "crop": {"size": CROP_SIZE, "margin": spec.margin, "then": "resize to resize_size, centre-crop image_size, /255, (x - mean) / std"},
+            "temporal": description or None,
         },
     )
     written.append(preprocessing)

@@ -20,8 +20,8 @@ from semifer.inference.detect import Detection, FaceDetector, detect_near
 from semifer.inference.track import IoUTracker, MainFaceTracker, iou
 from semifer.inference.video_io import Frame, prefetch
 
-Encoder = Callable[[Tensor], tuple[Tensor, Tensor]]  # images (B,3,H,W) -> features (B,D), logits (B,C)
-Transform = Callable[[Tensor], Tensor]  # uint8 (B,3,H,W) -> normalised float (B,3,h,w)
+Encoder = Callable[[Tensor], tuple[Tensor, Tensor]]  # uint8 (B,3,h,w) -> features (B,D), logits (B,C)
+Transform = Callable[[Tensor], Tensor]  # uint8 crops (B,3,H,W) -> resized, centre-cropped uint8 (B,3,h,w)
 NO_TRACK = -1
 
 
@@ -124,7 +124,7 @@ def encode_faces(
 ) -> Observations:
     """Run ``encoder`` on full batches of crops as they arrive; returns all observations.
 
-    ``transform`` (the model's eval transform) runs here on the whole batch: one call per
+    ``transform`` (``FrameEncoder.resize_crop``) runs here on the whole batch: one call per
     batch instead of one per crop, and it keeps torch out of the decoding thread.
     """
     seen = Observations()

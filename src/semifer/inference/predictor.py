@@ -2,7 +2,8 @@
 
 Shaped like py-feat's ``Detector.detect``: give it a video or images, get back a plain
 ``pandas.DataFrame`` (columns in ``semifer.inference.labeling.COLUMNS``, documented in
-docs/inference.md), the same table that ``semifer predict`` writes.
+docs/inference.md), the same table that ``semifer predict`` writes. Faces become features
+through the checkpoint's ``FrameEncoder``, as they did for the feature cache stage 2 learned on.
 """
 
 from __future__ import annotations
@@ -17,20 +18,17 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from semifer.checkpoint import file_digest
-from semifer.errors import CheckpointError, InputError
-from semifer.inference.align import DEFAULT_MARGIN
+from semifer.errors import ConfigError, InputError
 from semifer.inference.detect import DEFAULT_DETECTOR, FaceDetector, build_detector
 from semifer.inference.labeling import label_images, label_video
 from semifer.inference.pipeline import Observations, encode_faces, locate_faces
 from semifer.inference.track import IoUTracker, make_tracker
 from semifer.inference.video_io import FrameSource, ImageListSource, Frame, open_input
-from semifer.labels import NUM_CLASSES
+from semifer.models.frame_encoder import FrameEncoder
+from semifer.models.resolve import resolve_checkpoint
 from semifer.smoothing import smoothing_method
 
 LOGGER = logging.getLogger(__name__)
-STUDENT_WEIGHTS = "student.safetensors"
-TEMPORAL_WEIGHTS = "temporal.safetensors"
 
 
 def resolve_device(device: str) -> torch.device:
@@ -61,8 +59,7 @@ class Recognizer:
 
     def __init__(
         self,
-        frame_model: nn.Module,
-        spec: object,
+        encoder: FrameEncoder,
         temporal: nn.Module | None = None,
         temporal_description: dict | None = None,
         device: str = "auto",
@@ -71,23 +68,22 @@ class Recognizer:
         detector_model: Path | None = None,
         smoothing: str = "window",
         window: int = 30,
-        margin: float = DEFAULT_MARGIN,
+        margin: float | None = None,
         detect_every: int = 10,
     ) -> None:
-        from semifer.data.transforms import eval_transform
-
+        """``margin`` (crop side over detector-box side) overrides the one the encoder records."""
+        if margin is not None and not margin > 0:
+            raise ConfigError(f"margin must be positive, got {margin}")
         self.device = resolve_device(device)
-        self.frame_model = frame_model.to(self.device).eval().requires_grad_(False)
-        self.spec = spec
+        self.encoder = encoder.to(self.device)
         self.temporal = temporal.to(self.device).eval().requires_grad_(False) if temporal is not None else None
         self.temporal_description = temporal_description or {}
         self.batch_size = batch_size
         self._detector, self._detector_model = detector, detector_model
         self.smoothing = smoothing_method(smoothing)  # before any frame is decoded
         self.window = window
-        self.margin = margin
+        self.margin = encoder.spec.margin if margin is None else margin
         self.detect_every = max(1, detect_every)
-        self.transform = eval_transform(spec)  # type: ignore[arg-type]
 
     @property
     def detector(self) -> FaceDetector:
@@ -98,56 +94,19 @@ class Recognizer:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, **options: object) -> "Recognizer":
-        """Load a stage-2 checkpoint folder (temporal model + its stage-1 student) or a stage-1 one.
+        """Load a stage-2 checkpoint folder (temporal model + its frame encoder) or a stage-1 one.
 
-        A stage-2 folder's ``model.json`` names its stage-1 checkpoint; the student weights
-        found there must have the digest stage 2 was trained on. ``options`` go to ``__init__``.
+        A stage-2 folder needs nothing outside itself (``semifer.models.resolve``). ``options``
+        go to ``__init__``.
 
         Raises:
-            CheckpointError: missing or corrupt folder, a student that changed since stage 2,
-                or a model of another backbone or class count.
+            CheckpointError: missing or corrupt folder, frame-encoder weights that do not match
+                their recorded digest, or a model of another backbone or class count.
         """
-        from semifer.models.backbone import MODEL_FILE, load_frame_model
-
-        folder = Path(path)
-        if not folder.is_dir():
-            raise CheckpointError(f"checkpoint folder not found: {folder}")
-        if not (folder / MODEL_FILE).is_file() and (folder / "best" / MODEL_FILE).is_file():
-            folder = folder / "best"
-        temporal, description = None, None
-        spatial = folder
-        if (folder / TEMPORAL_WEIGHTS).is_file():
-            from semifer.models.temporal import load_temporal_model
-
-            temporal, description = load_temporal_model(folder)
-            spatial = Path(str(description.get("spatial_checkpoint") or ""))
-            if not (spatial / STUDENT_WEIGHTS).is_file():
-                raise CheckpointError(f"{folder / MODEL_FILE}: its stage-1 checkpoint {spatial} is missing")
-            expected = description.get("spatial_checkpoint_digest")
-            if expected and file_digest(spatial / STUDENT_WEIGHTS) != expected:
-                raise CheckpointError(
-                    f"{spatial / STUDENT_WEIGHTS} changed since {folder} was trained on it (digest mismatch); retrain stage 2"
-                )
-        frame_model, spec = load_frame_model(spatial, network="student")
-        if spec.num_classes != NUM_CLASSES:
-            raise CheckpointError(f"{spatial}: a {spec.num_classes}-class model; semifer predicts the {NUM_CLASSES} ABAW classes")
-        if description is not None and int(description["feature_dim"]) != spec.feature_dim:
-            raise CheckpointError(
-                f"{folder}: the temporal model takes {description['feature_dim']}-d features but {spatial} "
-                f"({spec.backbone}) gives {spec.feature_dim}-d: a checkpoint of another backbone"
-            )
-        if description is not None and int(description.get("num_classes", NUM_CLASSES)) != NUM_CLASSES:
-            raise CheckpointError(f"{folder}: a {description['num_classes']}-class temporal model; expected {NUM_CLASSES}")
-        LOGGER.info("loaded %s (%s%s)", folder, spec.backbone, ", temporal" if temporal is not None else ", per-frame only")
-        return cls(frame_model, spec, temporal, description, **options)  # type: ignore[arg-type]
-
-    @torch.inference_mode()
-    def encode(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        """Features ``(B, D)`` and logits ``(B, C)`` of normalised crops ``(B, 3, H, W)``."""
-        from semifer.models.backbone import frame_features
-
-        features = frame_features(self.frame_model, images.to(self.device))
-        return features, self.frame_model.get_classifier()(features)
+        checkpoint = resolve_checkpoint(path)
+        encoder, temporal, description = checkpoint.load()
+        LOGGER.info("loaded %s (%s, %s)", checkpoint.folder, encoder.spec.backbone, "per frame" if temporal is None else "temporal")
+        return cls(encoder, temporal, description, **options)  # type: ignore[arg-type]
 
     @torch.inference_mode()
     def _sequence_logits(self, features: Tensor, mask: Tensor) -> Tensor:
@@ -165,7 +124,7 @@ class Recognizer:
         """Decode, detect, track, crop and encode every frame of ``source``."""
         detector = None if crops else self.detector
         located = locate_faces(source, detector, make_tracker(all_faces), self.margin, self.detect_every)
-        return encode_faces(located, self.encode, self.transform, self.batch_size, on_frame)
+        return encode_faces(located, self.encoder.encode, self.encoder.resize_crop, self.batch_size, on_frame)
 
     def predict_video(
         self,
@@ -238,4 +197,4 @@ class Recognizer:
             raise InputError(f"{images}: predict_images takes images; use predict_video for a video")
         tracker = IoUTracker(iou_threshold=2.0, max_gap=0)  # never matches: every face gets its own id
         located = locate_faces(source, None if crops else self.detector, tracker, self.margin)
-        return label_images(encode_faces(located, self.encode, self.transform, self.batch_size))
+        return label_images(encode_faces(located, self.encoder.encode, self.encoder.resize_crop, self.batch_size))

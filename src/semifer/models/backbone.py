@@ -1,7 +1,8 @@
 """timm backbones by name, and the frame model that stage 1 hands to stage 2 and inference.
 
 Every stage-1 checkpoint folder carries a ``model.json`` (``FrameModelSpec``) next to the
-weights, so a later stage rebuilds the network and its preprocessing from the folder alone.
+weights, so a later stage rebuilds the network and its preprocessing from the folder alone;
+``semifer.models.frame_encoder.FrameEncoder`` wraps the two into the one feature maker.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import difflib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import timm
 import torch
@@ -21,6 +23,9 @@ from semifer.errors import CheckpointError, ConfigError
 MODEL_FILE = "model.json"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# Aff-Wild2's cropped_aligned faces are about 1.3 detector-box sides wide (a Haar box runs from
+# the brows to the mouth): the framing a spec without a recorded margin stands for.
+DEFAULT_MARGIN = 1.3
 
 
 def create_backbone(name: str, num_classes: int, pretrained: bool = False) -> nn.Module:
@@ -37,7 +42,11 @@ def create_backbone(name: str, num_classes: int, pretrained: bool = False) -> nn
 
 @dataclass
 class FrameModelSpec:
-    """What a later stage needs to rebuild a stage-1 network and feed it images."""
+    """What a later stage needs to rebuild a stage-1 network and feed it images.
+
+    ``margin`` is how the training faces were framed: crop side over detector-box side, so
+    that ``predict`` cuts faces out of whole frames the same way (``semifer.inference.align``).
+    """
 
     backbone: str
     num_classes: int
@@ -46,6 +55,7 @@ class FrameModelSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     feature_dim: int
+    margin: float = DEFAULT_MARGIN
 
     @classmethod
     def for_model(cls, model: nn.Module, backbone: str, image_size: int, resize_size: int) -> "FrameModelSpec":
@@ -65,16 +75,41 @@ class FrameModelSpec:
         atomic_write_json(folder / MODEL_FILE, asdict(self))
 
     @classmethod
+    def from_dict(cls, raw: Any, path: Path) -> "FrameModelSpec":
+        """A spec from its JSON form; ``path`` (the file it was read from) names any error."""
+        try:
+            spec = cls(**{**raw, "mean": tuple(raw["mean"]), "std": tuple(raw["std"])})
+            positive = float(spec.margin) > 0
+        except (TypeError, KeyError, ValueError) as error:
+            raise CheckpointError(f"corrupt {path}: {error}") from None
+        if not positive:
+            raise CheckpointError(f"{path}: margin must be positive, got {spec.margin}")
+        return spec
+
+    @classmethod
     def load(cls, folder: Path) -> "FrameModelSpec":
         path = folder / MODEL_FILE
         if not path.is_file():
             raise CheckpointError(f"{folder} is not a stage-1 checkpoint: no {MODEL_FILE}")
         try:
             raw = json.loads(path.read_text())
-            raw["mean"], raw["std"] = tuple(raw["mean"]), tuple(raw["std"])
-            return cls(**raw)
-        except (json.JSONDecodeError, TypeError, KeyError) as error:
+        except json.JSONDecodeError as error:
             raise CheckpointError(f"corrupt {path}: {error}") from None
+        return cls.from_dict(raw, path)
+
+
+def build_frame_model(spec: FrameModelSpec, weights: dict[str, torch.Tensor], spec_path: Path, weights_path: Path) -> nn.Module:
+    """``spec``'s network holding ``weights``, in eval mode; errors name the file at fault."""
+    try:
+        model = create_backbone(spec.backbone, spec.num_classes)
+    except ConfigError as error:
+        raise CheckpointError(f"{spec_path}: {error}") from None
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[0]
+        raise CheckpointError(f"{weights_path} does not fit {spec.backbone}: {first}") from None
+    return model.eval()
 
 
 def load_frame_model(folder: Path, network: str = "student") -> tuple[nn.Module, FrameModelSpec]:
@@ -83,17 +118,8 @@ def load_frame_model(folder: Path, network: str = "student") -> tuple[nn.Module,
     if not folder.is_dir():
         raise CheckpointError(f"stage-1 checkpoint folder not found: {folder}")
     spec = FrameModelSpec.load(folder)
-    try:
-        model = create_backbone(spec.backbone, spec.num_classes)
-    except ConfigError as error:
-        raise CheckpointError(f"{folder / MODEL_FILE}: {error}") from None
-    weights = load_tensors(folder / f"{network}.safetensors")
-    try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[0]
-        raise CheckpointError(f"{folder / network}.safetensors does not fit {spec.backbone}: {first}") from None
-    return model.eval(), spec
+    weights_path = folder / f"{network}.safetensors"
+    return build_frame_model(spec, load_tensors(weights_path), folder / MODEL_FILE, weights_path), spec
 
 
 def frame_features(model: nn.Module, images: torch.Tensor) -> torch.Tensor:

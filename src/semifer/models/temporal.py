@@ -93,7 +93,9 @@ class TemporalEncoder(nn.Module):
 
 
 def model_description(feature_dim: int, config: EncoderConfig, clip_length: int, stride: int, spatial: dict[str, Any]) -> dict[str, Any]:
-    """What ``model.json`` holds: enough to rebuild the encoder and find its stage-1 checkpoint."""
+    """What ``model.json`` holds: enough to rebuild the encoder, and the stage-1 checkpoint (path and
+    student digest) whose cached features it was trained on, which the feature cache is checked against.
+    The frame encoder itself travels in the same folder (``semifer.models.frame_encoder``)."""
     return {
         "encoder": asdict(config),
         "feature_dim": feature_dim,

@@ -17,11 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from semifer.checkpoint import file_digest
-from semifer.errors import CheckpointError, DataFormatError
+from semifer.errors import DataFormatError
 from semifer.labels import UNLABELED
 from semifer.metrics import F1Report
-from semifer.models.temporal import WEIGHTS_FILE, load_temporal_model
+from semifer.models.resolve import resolve_checkpoint
 from semifer.smoothing import fill_missing, smooth, smoothing_method
 from semifer.temporal.features import FeatureCache
 from semifer.temporal.inference import video_logits
@@ -141,19 +140,15 @@ def evaluate_cache(
 def open_predictor(checkpoint: Path, features: Path, split: str) -> tuple[FeatureCache, nn.Module | None, dict[str, Any]]:
     """The cache split and the model that predicts it, checked to belong together.
 
-    ``checkpoint`` is a stage-2 folder (``model.json`` + ``temporal.safetensors``): its
-    recorded stage-1 digest must be the cache's. A stage-1 folder (``student.safetensors``)
-    predicts per frame from the cached logits, and must be the checkpoint that wrote the cache.
+    ``checkpoint`` resolves as everywhere (``semifer.models.resolve``). A stage-2 checkpoint's
+    recorded stage-1 digest must be the cache's; a stage-1 checkpoint predicts per frame from
+    the cached logits, and must be the checkpoint that wrote the cache.
     """
-    checkpoint = Path(checkpoint)
-    if (checkpoint / WEIGHTS_FILE).is_file():
-        model, description = load_temporal_model(checkpoint)
-        cache = FeatureCache(features, split, expected_digest=description.get("spatial_checkpoint_digest"))
-        return cache, model, description
-    student = checkpoint / "student.safetensors"
-    if student.is_file():
-        return FeatureCache(features, split, expected_digest=file_digest(student)), None, {}
-    raise CheckpointError(f"{checkpoint}: neither a temporal ({WEIGHTS_FILE}) nor a stage-1 (student.safetensors) checkpoint")
+    resolved = resolve_checkpoint(checkpoint)
+    if resolved.temporal:
+        model, description = resolved.temporal_model()
+        return FeatureCache(features, split, expected_digest=description.get("spatial_checkpoint_digest")), model, description
+    return FeatureCache(features, split, expected_digest=resolved.student_digest()), None, {}
 
 
 def predict_split(checkpoint: Path, features: Path, split: str, smoothing: str = "window", window: int = 30) -> dict[str, np.ndarray]:
@@ -162,3 +157,52 @@ def predict_split(checkpoint: Path, features: Path, split: str, smoothing: str =
     cache, model, description = open_predictor(checkpoint, features, split)
     probabilities = cache_probabilities(cache, model, description.get("clip_length", 64), description.get("stride", 32))
     return {name: smooth(values.argmax(axis=1), smoothing, window) for name, values in probabilities.items()}
+
+
+def annotation_files(folder: Path) -> dict[str, Path]:
+    """The EXPR annotation files of ``folder`` by video name."""
+    files = sorted(Path(folder).glob("*.txt"))
+    if not files:
+        raise DataFormatError(f"{folder}: no annotation (.txt) files")
+    return {path.stem: path for path in files}
+
+
+def annotation_targets(
+    folder: Path, predictions: dict[str, np.ndarray], images: Path | None = None, source: str = "predictions"
+) -> dict[str, np.ndarray]:
+    """Labels of every annotation file in ``folder``, aligned to the predicted frame counts.
+
+    Every annotated frame needs its prediction, with one exception, the known ABAW quirk: an
+    annotation one line longer than the video's frames, whose last line has no frame image
+    (``semifer.data.affwild2.video_frames``), may go without a prediction for that line, which
+    is then dropped. Only the frame folder tells that line from a missing prediction: ``images``
+    is the ``cropped_aligned`` folder (default: ``<folder>/../../cropped_aligned``, the Aff-Wild2
+    layout). Errors name ``source``, the video and the first frame without a prediction.
+    """
+    from semifer.data.affwild2 import read_expr_annotation, video_frames
+
+    folder = Path(folder)
+    images = Path(images) if images is not None else folder.parent.parent / "cropped_aligned"
+    targets: dict[str, np.ndarray] = {}
+    for name, path in annotation_files(folder).items():
+        labels = read_expr_annotation(path)
+        if labels.size == 0:
+            raise DataFormatError(f"{path}: empty video, the annotation lists no frame")
+        predicted = predictions.get(name)
+        if predicted is not None and predicted.size == labels.size - 1:
+            if not (images / name).is_dir():
+                raise DataFormatError(
+                    f"{source}: video {name} has no prediction for the last annotated frame {labels.size:05d}.jpg, "
+                    f"and without its frame folder {images / name} (--images) it cannot be told whether that is "
+                    "the ABAW annotation's extra line"
+                )
+            labels, _ = video_frames(path, images / name)
+        if predicted is not None and predicted.size < labels.size:
+            raise DataFormatError(
+                f"{source}: video {name} has no prediction for frame {predicted.size + 1:05d}.jpg "
+                f"({path} annotates {labels.size} frames)"
+            )
+        if predicted is not None and predicted.size > labels.size:
+            raise DataFormatError(f"{source}: video {name} has {predicted.size} predicted frames but {path} annotates {labels.size}")
+        targets[name] = labels
+    return targets

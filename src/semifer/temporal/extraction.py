@@ -1,7 +1,7 @@
 """Turn every frame of every video into one feature vector with the frozen stage-1 student.
 
-DataLoader workers decode and transform the frames while the main process runs the model, so
-on a GPU the model sets the pace. Frames are read in video order; a video's file is written
+DataLoader workers decode, resize and crop the frames (uint8) while the main process runs the
+``FrameEncoder`` (normalisation and network, on the device), so on a GPU the model sets the pace. Frames are read in video order; a video's file is written
 (atomically) as soon as its last frame has passed, so a killed run loses at most the videos
 in flight. Under ``torchrun`` each rank takes every ``world_size``-th video; no collective is
 needed because every video has its own file.
@@ -14,7 +14,6 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -26,11 +25,13 @@ from semifer.data.affwild2 import AffWild2Videos, VideoFrames
 from semifer.data.base import decode_image
 from semifer.errors import CheckpointError, CorruptImageError, DataFormatError
 from semifer.labels import NUM_CLASSES
+from semifer.models.backbone import FrameModelSpec
+from semifer.models.frame_encoder import FrameEncoder
 from semifer.temporal.features import frames_digest, read_index, read_metadata, video_path, write_index, write_video
 
 logger = logging.getLogger(__name__)
 
-Encoder = Callable[[Tensor], tuple[Tensor, Tensor]]  # images -> (features, logits)
+Encoder = Callable[[Tensor], tuple[Tensor, Tensor]]  # uint8 images -> (features, logits): FrameEncoder.encode
 
 
 @dataclass
@@ -151,32 +152,6 @@ def extract_videos(
     return summary
 
 
-def frame_pipeline(model: torch.nn.Module, spec: Any, device: torch.device) -> tuple[Callable[[np.ndarray], Tensor], Encoder]:
-    """The worker-side transform and the device-side encoder of a frozen stage-1 network.
-
-    Workers stop at the resized, centre-cropped uint8 image; scaling and normalisation (the
-    rest of ``eval_transform``, same arithmetic) run on the device. Shipping uint8 instead of
-    float32 cuts the worker-to-model traffic four times, which sets the pace on a GPU.
-    """
-    from torchvision.transforms import v2
-
-    from semifer.models.backbone import frame_features
-
-    model = model.to(device).eval().requires_grad_(False)
-    head = model.get_classifier()
-    mean = torch.tensor(spec.mean, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(spec.std, device=device).view(1, 3, 1, 1)
-    transform = v2.Compose([v2.ToImage(), v2.Resize(spec.resize_size, antialias=True), v2.CenterCrop(spec.image_size)])
-
-    @torch.inference_mode()
-    def encode(images: Tensor) -> tuple[Tensor, Tensor]:
-        pixels = (images.to(device, non_blocking=True).float() / 255.0 - mean) / std
-        features = frame_features(model, pixels)
-        return features, head(features)
-
-    return transform, encode
-
-
 def distributed_rank() -> tuple[int, int]:
     """``(rank, world_size)`` from the variables ``torchrun`` sets; ``(0, 1)`` otherwise."""
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
@@ -197,22 +172,16 @@ def extract_features(
     ``data_root`` is the Aff-Wild2 folder (``annotations/`` + ``cropped_aligned/``) or a folder
     holding ``aff-wild2/`` (the synthetic layout).
     """
-    from semifer.checkpoint import file_digest
-    from semifer.models.backbone import load_frame_model
-
     checkpoint, data_root, out = Path(checkpoint), Path(data_root), Path(out)
     if (data_root / "aff-wild2").is_dir():
         data_root = data_root / "aff-wild2"
-    weights = checkpoint / "student.safetensors"
-    if not weights.is_file():
+    if not (checkpoint / "student.safetensors").is_file():
         raise CheckpointError(f"{checkpoint} is not a stage-1 checkpoint: no student.safetensors")
-    digest = file_digest(weights)
     if device == "auto":
         # One GPU per rank under torchrun (LOCAL_RANK), the only GPU otherwise.
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
-    target = torch.device(device)
-    model, spec = load_frame_model(checkpoint, network="student")
-    transform, encode = frame_pipeline(model, spec, target)
+    encoder = FrameEncoder.from_stage1(checkpoint).to(torch.device(device))
+    spec, digest = encoder.spec, encoder.stage1["digest"]
     rank, world_size = distributed_rank()
     if rank == 0:
         _write_index(out, checkpoint, digest, spec)
@@ -221,8 +190,9 @@ def extract_features(
         videos = AffWild2Videos(data_root, split)
         mine = [videos.video(name) for name in shard(videos.names, rank, world_size)]
         summary = extract_videos(
-            encode, transform, shape, mine, out, split, digest, spec.feature_dim, batch_size, num_workers, progress
-        )
+            encoder.encode, encoder.resize_crop, shape, mine, out, split, digest, spec.feature_dim,
+            batch_size, num_workers, progress,
+        )  # fmt: skip
         logger.info(
             "%s rank %d/%d: %d videos written, %d already cached, %d frames, %d undecodable images",
             split, rank, world_size, len(summary.written), len(summary.skipped), summary.frames, summary.corrupt_images,
@@ -230,7 +200,7 @@ def extract_features(
     return out
 
 
-def _write_index(out: Path, checkpoint: Path, digest: str, spec: Any) -> None:
+def _write_index(out: Path, checkpoint: Path, digest: str, spec: FrameModelSpec) -> None:
     """Record which checkpoint the cache belongs to; a different one replaces the record."""
     index = {
         "checkpoint": str(checkpoint.resolve()),

@@ -30,6 +30,7 @@ from safetensors import SafetensorError, safe_open
 
 from semifer.checkpoint import atomic_write_json, save_tensors
 from semifer.errors import CheckpointError, DataFormatError
+from semifer.models.frame_encoder import FrameEncoder
 
 INDEX_FILE = "cache.json"
 SUFFIX = ".safetensors"
@@ -126,6 +127,24 @@ class FeatureCache:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def frame_encoder(self) -> FrameEncoder:
+        """The stage-1 network whose features the cache holds (``cache.json`` names it), checked by digest.
+
+        Stage 2 stores it in its checkpoints, so they predict without this folder: a stage-1 folder
+        that changed or vanished since extraction is refused rather than stored with these features.
+        """
+        index_path = self.folder / INDEX_FILE
+        checkpoint = Path(str(self.index.get("checkpoint") or ""))
+        if not (checkpoint / "student.safetensors").is_file():
+            raise CheckpointError(f"{index_path}: its stage-1 checkpoint {checkpoint} has no student.safetensors (moved or deleted?)")
+        encoder = FrameEncoder.from_stage1(checkpoint)
+        if encoder.stage1["digest"] != self.digest:
+            raise CheckpointError(
+                f"stage-1 checkpoint {checkpoint} changed since {index_path} was extracted from it (student digest "
+                f"{encoder.stage1['digest'][:12]}, cache {self.digest[:12]}); re-run semifer extract-features"
+            )
+        return encoder
 
     def path(self, name: str) -> Path:
         return video_path(self.folder, self.split, name)
