@@ -17,6 +17,7 @@ from semifer.cli import predict_commands  # noqa: F401,E402
 from semifer.cli import synth_commands  # noqa: F401,E402
 from semifer.cli import temporal_commands  # noqa: F401,E402
 from semifer.cli import demo_commands  # noqa: F401,E402
+from semifer.cli import review_commands  # noqa: F401,E402
 
 
 def main() -> None:
