@@ -54,7 +54,7 @@ def predict_command(
     source = open_input(input_path, fps=fps)
     is_images = isinstance(source, ImageListSource) and not source.frame_folder
     if truth is not None:
-        from semifer.data.affwild2 import read_expr_annotation
+        from semifer.abaw.annotation import read_expr_annotation
         from semifer.errors import InputError
 
         if is_images:
