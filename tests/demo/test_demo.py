@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from semifer.demo.pipeline import CHANCE_ROW, FEEDBACK_OFF_ROW, PROBE_ROW, Demo, DemoSize
+from semifer.demo.pipeline import Demo, DemoSize
+from semifer.demo.rows import CHANCE_ROW, FEEDBACK_OFF_ROW, PROBE_ROW
 
 # The smallest scale whose training videos label every class (the balanced sampler needs all 8).
 SMALL = DemoSize(scale="small", spatial_steps=4, eval_every=4, temporal_epochs=1)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from semifer.cli import main
-from semifer.demo.pipeline import CHANCE_ROW, FEEDBACK_OFF_ROW, MAJORITY_ROW, PROBE_ROW
 from semifer.demo.report_builder import stage_one_panels
+from semifer.demo.rows import CHANCE_ROW, FEEDBACK_OFF_ROW, MAJORITY_ROW, PROBE_ROW
 from semifer.demo.seeds import SeedResult, ordering_checks, ordering_line, parse_seeds, seeds_markdown, summary_cells
 from semifer.errors import ConfigError
 

@@ -25,6 +25,7 @@ from rich.console import Console
 
 from semifer.checkpoint import atomic_write_json, latest_checkpoint
 from semifer.config import load_config, recipe_path
+from semifer.demo.rows import FEEDBACK_OFF_ROW
 from semifer.errors import CheckpointError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,6 @@ SPATIAL_RUNS: dict[str, list[str]] = {
     "ssl": ["mode=ssl"],
     "ssl-f0": ["mode=ssl", "ssl.feedback=none"],
 }
-FEEDBACK_OFF_ROW = "SSL, f = 0 (feedback off)"
-# Reference rows printed beside the ablation table (report and seeds summary).
-PROBE_ROW = "HOG + logistic regression (labeled data only)"
-CHANCE_ROW = "chance (uniform random guess)"
-MAJORITY_ROW = "majority class (always the most frequent)"
 
 
 @dataclass
@@ -132,7 +128,10 @@ class Demo:
             ("temporal", self.train_temporal),
             ("ablation", self.ablation),
             ("predict", self.predict_raw_video),
-            ("report", lambda: {"report": str(build_report(self))}),
+            ("report", lambda: {"report": str(build_report(
+                self.paths.out, self.results, seed=self.seed,
+                spatial_steps=self.size.spatial_steps, temporal_epochs=self.size.temporal_epochs,
+            ))}),  # fmt: skip
         ]
         for index, (name, work) in enumerate(stages, start=1):
             if name == "report":

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from semifer.demo.figures import Panel, plot_curves, plot_timeline, read_metrics, same_key_panels
 from semifer.demo.page import Report, image, table
-from semifer.demo.pipeline import CHANCE_ROW, MAJORITY_ROW, PROBE_ROW
+from semifer.demo.rows import CHANCE_ROW, MAJORITY_ROW, PROBE_ROW
 from semifer.labels import ABAW_CLASSES, NUM_CLASSES
 from semifer.metrics import F1Report
-from semifer.temporal.ablation import TEMPORAL_ROW
 from semifer.report import plot_confusion_matrix, plot_per_class_f1
+from semifer.temporal.ablation import TEMPORAL_ROW
 
-if TYPE_CHECKING:
-    from semifer.demo.pipeline import Demo
+Results = dict[str, dict[str, Any]]  # the stage results of a demo folder, by stage name
 
 # The paper's validation macro F1 on the real Aff-Wild2 (Yu et al., CVPR 2024 ABAW workshop):
 # only the full method's figure is quoted here.
@@ -86,7 +85,7 @@ def _reference_section(probe: dict[str, Any]) -> str:
     )
 
 
-def _ablation_section(demo: "Demo", reports: dict[str, F1Report], order: list[str]) -> str:
+def _ablation_section(reports: dict[str, F1Report], order: list[str]) -> str:
     rows = []
     for position, name in enumerate(order):
         paper = f"{PAPER_FULL_METHOD_F1:.4f}" if position == len(order) - 1 else "not quoted"
@@ -101,10 +100,9 @@ def _ablation_section(demo: "Demo", reports: dict[str, F1Report], order: list[st
     )
 
 
-def _predict_section(demo: "Demo", reports: dict[str, F1Report]) -> str:
+def _predict_section(predicted: dict[str, Any], reports: dict[str, F1Report]) -> str:
     """predict (detect, track, align, encode, temporal, vote) on whole camera frames beside the
     ablation's SSL + temporal row, which reads the pre-cropped validation faces."""
-    predicted = demo.results["predict"]
     temporal = reports[TEMPORAL_ROW]
     rows = [
         [TEMPORAL_ROW + " (validation videos, pre-cropped faces)", f"{temporal.macro_f1:.4f}", str(temporal.frames)],
@@ -119,13 +117,13 @@ def _predict_section(demo: "Demo", reports: dict[str, F1Report]) -> str:
     )
 
 
-def _timeline(demo: "Demo", folder: Path) -> tuple[Path, str]:
+def _timeline(results: Results, folder: Path) -> tuple[Path, str]:
     """Plot the validation video with the most annotated frames under the temporal model."""
     from semifer.smoothing import smooth
     from semifer.temporal.evaluate import cache_probabilities, cache_targets, open_predictor
 
-    checkpoint = Path(demo.results["temporal"]["checkpoint"])
-    cache, model, description = open_predictor(checkpoint, Path(demo.results["features"]["ssl"]), "validation")
+    checkpoint = Path(results["temporal"]["checkpoint"])
+    cache, model, description = open_predictor(checkpoint, Path(results["features"]["ssl"]), "validation")
     targets = cache_targets(cache)
     name = max(targets, key=lambda video: int((targets[video] >= 0).sum()))
     probabilities = cache_probabilities(cache, model, description.get("clip_length", 64), description.get("stride", 32))
@@ -136,28 +134,34 @@ def _timeline(demo: "Demo", folder: Path) -> tuple[Path, str]:
     return path, name
 
 
-def build_report(demo: "Demo") -> Path:
-    folder = demo.paths.report
+def build_report(out: Path, results: Results, *, seed: int, spatial_steps: int, temporal_epochs: int) -> Path:
+    """Write ``<out>/report/`` for the demo folder ``out`` from its stages' ``results``.
+
+    ``seed``, ``spatial_steps`` and ``temporal_epochs`` are what the stages ran with; the stage-1
+    runs are those in ``results``, in the order they ran.
+    """
+    folder = out / "report"
     figures = folder / "figures"
-    ablation = demo.results["ablation"]
+    spatial_runs = [run for run in results if run in SPATIAL_RUNS_DESCRIBED]
+    ablation = results["ablation"]
     reports = _reports(ablation["rows"])
     order = ablation["order"]
     report = Report("semifer demo: the method end to end on the synthetic mini-ABAW")
 
-    counts = demo.results["data"].get("counts", {})
-    stage_times = ", ".join(f"{name} {result.get('seconds', 0):.0f} s" for name, result in demo.results.items())
+    counts = results["data"].get("counts", {})
+    stage_times = ", ".join(f"{name} {result.get('seconds', 0):.0f} s" for name, result in results.items())
     report.add(
         "What ran",
-        f"Synthetic data at scale `{demo.size.scale}` (seed {demo.seed}): "
+        f"Synthetic data at scale `{results['data']['scale']}` (seed {seed}): "
         + ", ".join(f"{source} {count}" for source, count in counts.items())
-        + f". Stage 1: {', '.join(SPATIAL_RUNS_DESCRIBED[run] for run in demo.spatial_runs)}, "
-        f"{demo.size.spatial_steps} steps each; "
+        + f". Stage 1: {', '.join(SPATIAL_RUNS_DESCRIBED[run] for run in spatial_runs)}, "
+        f"{spatial_steps} steps each; "
         "a HOG + logistic regression probe on the same labeled images; "
-        f"stage 2: temporal encoder, {demo.size.temporal_epochs} epochs over the SSL student's cached features; "
+        f"stage 2: temporal encoder, {temporal_epochs} epochs over the SSL student's cached features; "
         f"30-frame window vote. Wall time per stage: {stage_times}.",
     )
-    probe = demo.results["probe"]
-    report.add("Ablation (validation macro F1)", _ablation_section(demo, reports, order) + "\n\n" + _reference_section(probe))
+    probe = results["probe"]
+    report.add("Ablation (validation macro F1)", _ablation_section(reports, order) + "\n\n" + _reference_section(probe))
 
     in_order = {**{name: reports[name] for name in order}, PROBE_ROW: _report(probe["hog"])}
     per_class = plot_per_class_f1(in_order, figures / "per_class_f1.png", "per-class F1 (validation)")
@@ -167,12 +171,11 @@ def build_report(demo: "Demo") -> Path:
     ]
     report.add("Per-class F1 and confusion matrices", "\n\n".join([image(per_class, folder, "per-class F1"), *matrices]))
 
-    runs = [run for run in demo.spatial_runs if run in demo.results]
-    spatial = {run: read_metrics(Path(demo.results[run]["run_dir"])) for run in runs}
-    curves = plot_curves(spatial, stage_one_panels(runs), figures / "stage1_curves.png", "stage 1: supervised vs SSL")
+    spatial = {run: read_metrics(Path(results[run]["run_dir"])) for run in spatial_runs}
+    curves = plot_curves(spatial, stage_one_panels(spatial_runs), figures / "stage1_curves.png", "stage 1: supervised vs SSL")
     feedback = plot_curves(spatial, same_key_panels(FEEDBACK_PANELS, ["ssl"]), figures / "stage1_feedback.png", "stage 1: pseudo-labels and feedback")
     temporal = plot_curves(
-        {"temporal": read_metrics(Path(demo.results["temporal"]["run_dir"]))},
+        {"temporal": read_metrics(Path(results["temporal"]["run_dir"]))},
         same_key_panels(TEMPORAL_PANELS, ["temporal"]),
         figures / "stage2_curves.png",
         "stage 2",
@@ -186,9 +189,9 @@ def build_report(demo: "Demo") -> Path:
         "true classes that the synthetic manifest records.\n\n" + "\n\n".join(training),
     )
 
-    report.add("`semifer predict` on a held-out raw video", _predict_section(demo, reports))
+    report.add("`semifer predict` on a held-out raw video", _predict_section(results["predict"], reports))
 
-    timeline, video = _timeline(demo, figures)
+    timeline, video = _timeline(results, figures)
     report.add(
         "One validation video, frame by frame",
         f"`{video}`: true labels, the temporal model's raw per-frame predictions and the 30-frame "
@@ -199,10 +202,10 @@ def build_report(demo: "Demo") -> Path:
         "\n".join(
             f"- {label}: `{Path(path)}`"
             for label, path in (
-                ("data", demo.paths.data),
-                ("stage-1 runs (TensorBoard under tb/)", demo.paths.out / "runs"),
-                ("feature caches", demo.paths.out / "features"),
-                ("temporal checkpoint (use with `semifer predict`)", demo.results["temporal"]["checkpoint"]),
+                ("data", out / "data"),
+                ("stage-1 runs (TensorBoard under tb/)", out / "runs"),
+                ("feature caches", out / "features"),
+                ("temporal checkpoint (use with `semifer predict`)", results["temporal"]["checkpoint"]),
             )
         ),
     )

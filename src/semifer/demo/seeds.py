@@ -18,7 +18,8 @@ from rich.table import Table
 
 from semifer.checkpoint import atomic_write_text
 from semifer.demo.page import table
-from semifer.demo.pipeline import CHANCE_ROW, FULL, MAJORITY_ROW, PROBE_ROW, QUICK, Demo
+from semifer.demo.pipeline import FULL, QUICK, Demo
+from semifer.demo.rows import CHANCE_ROW, MAJORITY_ROW, PROBE_ROW
 from semifer.errors import ConfigError
 from semifer.temporal.ablation import SSL_ROW, SUPERVISED_ROW, TEMPORAL_ROW
 
