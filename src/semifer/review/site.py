@@ -6,7 +6,7 @@ Layout of ``OUT``::
     data/cells.js                       the frames of every confusion-matrix cell (loaded on a click)
     videos/<video>.html, <video>.js     one page per video and its data, loaded by that page only
     frames/<video>/000000.jpg ...       frames decoded from predicted videos (validation crops are linked)
-    assets/                             review.css, overview.js, video.js, plotly.min.js
+    assets/                             review.css, overview.js, timeline.js, video.js, plotly.min.js
 
 Data files are scripts that set one global (``window.SEMIFER_...``): a page opened from disk
 (file://) may load scripts from its folder, while ``fetch`` of a JSON file there is refused by
@@ -29,7 +29,7 @@ from semifer.labels import ABAW_CLASSES
 from semifer.review.summary import PREDICTIONS, MatrixGroup, cell_spans, group_report, report_row, video_summary
 from semifer.review.video import ReviewVideo
 
-ASSETS = ("review.css", "overview.js", "video.js")
+ASSETS = ("review.css", "overview.js", "timeline.js", "video.js")
 PLOTLY_SCRIPT = "plotly.min.js"
 COLOURS = ["#{:02x}{:02x}{:02x}".format(*map(int, colour)) for colour in CLASS_COLOURS]
 

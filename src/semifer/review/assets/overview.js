@@ -1,6 +1,6 @@
 // The overview page: F1 table and per-class chart, clickable confusion matrices, video list.
 // Data: window.SEMIFER_OVERVIEW (data/overview.js); the frames of every cell are in
-// data/cells.js, loaded on the first click only (a large run lists many spans).
+// data/cells.js, loaded on the first click only (a large run lists many spans). Charts: Plotly.
 (function () {
   "use strict";
   const data = window.SEMIFER_OVERVIEW;
@@ -74,14 +74,19 @@
     });
   }
 
-  function withCells(done) {
-    if (window.SEMIFER_CELLS) return done();
-    const script = element("script", null, { src: "data/cells.js" });
+  // Loads a script of this folder once, then calls done (file:// pages cannot fetch JSON).
+  function withScript(source, ready, done, failed) {
+    if (ready()) return done();
+    const script = element("script", null, { src: source });
     script.onload = done;
-    script.onerror = () => {
-      document.getElementById("cell-title").textContent = "cannot load data/cells.js (the frames of each cell)";
-    };
+    script.onerror = () => failed("cannot load " + source);
     document.head.append(script);
+  }
+
+  function withCells(done) {
+    withScript("data/cells.js", () => window.SEMIFER_CELLS, done, (message) => {
+      document.getElementById("cell-title").textContent = message + " (the frames of each cell)";
+    });
   }
 
   function showCell(matrix, truth, predicted) {
@@ -134,7 +139,14 @@
   document.getElementById("source").textContent = data.source;
   f1Table();
   videoTable();
-  Promise.all([perClassChart(), ...matrices()]).then(() => {
-    document.body.dataset.ready = "1";
+  performance.mark("tables-drawn");
+  // Plotly (4.6 MB) is loaded after the tables are on screen: parsing it takes most of a second.
+  withScript("assets/plotly.min.js", () => window.Plotly, () => {
+    Promise.all([perClassChart(), ...matrices()]).then(() => {
+      performance.mark("charts-drawn");
+      document.body.dataset.ready = "1";
+    });
+  }, (message) => {
+    document.getElementById("matrices").textContent = message + ": the charts cannot be drawn";
   });
 })();
