@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from review_browser import CHROMIUM, CHROMIUM_ARGS, no_browser  # noqa: E402
 from review_fixtures import DemoFixture, make_demo_folder  # noqa: E402
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="session")
@@ -29,14 +26,6 @@ def review_site(demo: DemoFixture, tmp_path_factory: pytest.TempPathFactory) -> 
     from semifer.review import build_review
 
     return build_review(demo.root, tmp_path_factory.mktemp("review") / "site").parent
-
-
-def no_browser(reason: str) -> NoReturn:
-    """Skip, or fail where a browser is required (CI sets SEMIFER_REQUIRE_BROWSER=1, so the browser
-    tests cannot pass there by skipping)."""
-    if os.environ.get("SEMIFER_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"SEMIFER_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

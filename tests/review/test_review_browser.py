@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
+from review_browser import REQUIRED, no_browser
 from review_fixtures import CLIP_NO_FACE, MISSING_CROP, VALIDATION, DemoFixture
 
 from semifer.labels import ABAW_CLASSES, NUM_CLASSES
@@ -155,3 +157,12 @@ def test_a_predicted_video_shows_its_extracted_frames_labels_and_face_box(page: 
     image = page.locator("#frame-image").bounding_box()
     assert abs((box["x"] - image["x"]) / image["width"] - (40 + 2 * 30) / 320) < 0.01
 
+
+
+def test_without_a_browser_the_tests_skip_unless_one_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(REQUIRED, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no chromium"):
+        no_browser("no chromium")
+    monkeypatch.setenv(REQUIRED, "1")
+    with pytest.raises(pytest.fail.Exception, match=f"{REQUIRED}=1 but no chromium"):
+        no_browser("no chromium")
