@@ -18,7 +18,7 @@ def review_command(
     source: Annotated[
         Path, typer.Argument(metavar="RUN_OR_PREDICTIONS", help="A `semifer predict` table (.csv/.parquet), a demo output folder, or a stage-2 run.")
     ],
-    out: Annotated[Path, typer.Argument(help="Folder for the pages (open OUT/index.html; works offline).")],
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="Folder for the pages (open OUT/index.html; works offline).")],
     labels: Annotated[Path | None, typer.Option("--labels", help="EXPR annotation of the predicted video (ABAW header, one label per frame).")] = None,
     video: Annotated[Path | None, typer.Option("--video", help="The predicted video, when the table's `file` column no longer finds it.")] = None,
     features: Annotated[Path | None, typer.Option("--features", help="Stage-2 run: the feature cache it was trained on.")] = None,
