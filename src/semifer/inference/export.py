@@ -9,14 +9,13 @@ checkpoints only) maps ``features (batch, frames, D)`` and ``mask (batch, frames
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from semifer.checkpoint import atomic_write_json
+from semifer.checkpoint import atomic_path, atomic_write_json
 from semifer.inference.align import CROP_SIZE
 from semifer.models.resolve import resolve_checkpoint
 
@@ -25,17 +24,12 @@ OPSET = 18
 
 
 def _export(module: nn.Module, inputs: tuple[Tensor, ...], path: Path, names: dict[str, list[str]], dynamic: dict) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        program = torch.onnx.export(
-            module, inputs, dynamo=True, input_names=names["inputs"], output_names=names["outputs"],
-            dynamic_shapes=dynamic, opset_version=OPSET, verbose=False,
-        )  # fmt: skip
+    program = torch.onnx.export(
+        module, inputs, dynamo=True, input_names=names["inputs"], output_names=names["outputs"],
+        dynamic_shapes=dynamic, opset_version=OPSET, verbose=False,
+    )  # fmt: skip
+    with atomic_path(path) as temporary:
         program.save(str(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def export_onnx(checkpoint: Path, out: Path) -> list[Path]:

@@ -6,14 +6,13 @@ interrupted run never leaves half a file where a previous complete one was.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from semifer.abaw.submission import write_submission
+from semifer.checkpoint import atomic_path
 from semifer.errors import ConfigError
 
 FORMATS = ("csv", "parquet")
@@ -23,18 +22,11 @@ def write_table(table: pd.DataFrame, path: Path, fmt: str = "csv") -> Path:
     """Write ``table`` as CSV or Parquet to ``path``, atomically."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_path(path) as temporary:
         if fmt == "csv":
             table.to_csv(temporary, index=False, float_format="%.6g")
         else:
             table.to_parquet(temporary, index=False)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -25,15 +25,11 @@ from semifer.inference.pipeline import Observations, encode_faces, locate_faces
 from semifer.inference.track import IoUTracker, make_tracker
 from semifer.inference.video_io import FrameSource, ImageListSource, Frame, open_input
 from semifer.models.frame_encoder import FrameEncoder
+from semifer.runs.distributed import resolve_device
 from semifer.models.resolve import resolve_checkpoint
 from semifer.smoothing import smoothing_method
 
 LOGGER = logging.getLogger(__name__)
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when present; anything else is passed to ``torch.device``."""
-    return torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
 
 
 class _ArraySource:

@@ -7,8 +7,6 @@ prediction) and draws each row's box, track id and label on its frame.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from fractions import Fraction
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +16,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from semifer.checkpoint import atomic_path
 from semifer.errors import InputError
 from semifer.inference.outputs import main_rows
 from semifer.inference.video_io import FrameSource
@@ -70,20 +69,12 @@ def write_annotated_video(source: FrameSource, table: pd.DataFrame, path: Path) 
     height, width = first.shape[:2]
     size = (width - width % 2, height - height % 2)  # yuv420p needs even sides
     fps = source.fps if source.fps and math.isfinite(source.fps) else DEFAULT_FPS
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix or ".mp4")
-    os.close(handle)
-    try:
-        with av.open(temporary, "w") as container:
-            stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-            stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-            for image in _frames_with_rows(source, table, size):
-                container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-            container.mux(stream.encode())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, av.open(str(temporary), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for image in _frames_with_rows(source, table, size):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
     return path
 
 

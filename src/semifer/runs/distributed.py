@@ -28,12 +28,18 @@ class Device(StrEnum):
 
 
 def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when present; ``cuda`` without a CUDA device is a ``ConfigError``.
+    """``auto`` picks CUDA when present, else the CPU; ``cuda`` without a CUDA device is a ``ConfigError``.
 
-    Any other torch device string (``cuda:1``, ``mps``) is passed to ``torch.device``.
+    ``auto`` and ``cuda`` mean this process's GPU: ``LOCAL_RANK``'s under torchrun (one GPU per
+    process), the first one otherwise. Any other torch device string (``cuda:1``, ``mps``) is
+    passed to ``torch.device``.
     """
-    if device == Device.auto:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device in (Device.auto, Device.cuda):
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        if device == Device.cuda:
+            raise ConfigError("device=cuda but this machine has no CUDA device; use device=auto or cpu")
+        return torch.device("cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device={device} but this machine has no CUDA device; use device=auto or cpu")
     return torch.device(device)
@@ -54,16 +60,14 @@ class Placement:
 
 def setup(device: str = "auto") -> Placement:
     """Join the process group when started by torchrun; pick the device."""
-    want_cuda = resolve_device(device).type == "cuda"
+    where = resolve_device(device)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if want_cuda else "gloo")
+        dist.init_process_group(backend="nccl" if where.type == "cuda" else "gloo")
     rank = dist.get_rank() if dist.is_initialized() else 0
-    if want_cuda:
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        return Placement(rank, world, torch.device("cuda", local))
-    return Placement(rank, world, torch.device("cpu"))
+    if where.type == "cuda":
+        torch.cuda.set_device(where)
+    return Placement(rank, world, where)
 
 
 def teardown() -> None:

@@ -27,6 +27,7 @@ from semifer.errors import CheckpointError, CorruptImageError, DataFormatError
 from semifer.labels import NUM_CLASSES
 from semifer.models.backbone import FrameModelSpec
 from semifer.models.frame_encoder import FrameEncoder
+from semifer.runs.distributed import resolve_device
 from semifer.temporal.features import frames_digest, read_index, read_metadata, video_path, write_index, write_video
 
 logger = logging.getLogger(__name__)
@@ -177,10 +178,7 @@ def extract_features(
         data_root = data_root / "aff-wild2"
     if not (checkpoint / "student.safetensors").is_file():
         raise CheckpointError(f"{checkpoint} is not a stage-1 checkpoint: no student.safetensors")
-    if device == "auto":
-        # One GPU per rank under torchrun (LOCAL_RANK), the only GPU otherwise.
-        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu"
-    encoder = FrameEncoder.from_stage1(checkpoint).to(torch.device(device))
+    encoder = FrameEncoder.from_stage1(checkpoint).to(resolve_device(device))  # one GPU per torchrun rank
     spec, digest = encoder.spec, encoder.stage1["digest"]
     rank, world_size = distributed_rank()
     if rank == 0:
