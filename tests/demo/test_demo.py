@@ -24,8 +24,10 @@ def finished_demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 
 def test_demo_runs_every_stage_and_writes_a_report(finished_demo: Demo) -> None:
     paths = finished_demo.paths
-    for stage in ("data", "supervised", "ssl", "ssl-f0", "features", "probe", "temporal", "ablation", "predict", "report"):
+    for stage in ("data", "supervised", "ssl", "ssl-f0", "features", "probe", "temporal", "ablation", "predict", "report", "review"):
         assert paths.marker(stage).is_file(), stage
+    assert (paths.review / "index.html").is_file()
+    assert len(list(paths.review.glob("**/*.html"))) > 2  # the overview and one page per video
     config = finished_demo.spatial_config("ssl-f0")
     assert config.ssl.feedback == "none" and config.mode == "ssl" and config.seed == 0
     assert finished_demo.spatial_config("ssl").ssl.feedback != "none"

@@ -41,3 +41,4 @@ def demo_command(
         return
     report = run_demo(out, quick=quick, seed=seed or 0, console=console)
     console.print(f"\n[bold green]report:[/] {report / 'report.md'}  (open {report / 'index.html'} in a browser)")
+    console.print(f"[bold green]review:[/] open {report.parent / 'review' / 'index.html'} to step through the videos frame by frame")

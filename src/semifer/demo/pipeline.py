@@ -74,6 +74,10 @@ class DemoPaths:
     def report(self) -> Path:
         return self.out / "report"
 
+    @property
+    def review(self) -> Path:
+        return self.out / "review"
+
     def marker(self, stage: str) -> Path:
         return self.out / "stages" / f"{stage}.json"
 
@@ -119,6 +123,7 @@ class Demo:
 
     def run(self) -> Path:
         from semifer.demo.report_builder import build_report
+        from semifer.review import build_review
 
         stages: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("data", self.make_data),
@@ -132,10 +137,11 @@ class Demo:
                 self.paths.out, self.results, seed=self.seed,
                 spatial_steps=self.size.spatial_steps, temporal_epochs=self.size.temporal_epochs,
             ))}),  # fmt: skip
+            ("review", lambda: {"review": str(build_review(self.paths.out, self.paths.review))}),
         ]
         for index, (name, work) in enumerate(stages, start=1):
-            if name == "report":
-                self.paths.marker(name).unlink(missing_ok=True)  # the report always reflects the latest runs
+            if name in ("report", "review"):
+                self.paths.marker(name).unlink(missing_ok=True)  # both always reflect the latest runs
             self.stage(name, index, len(stages), work)
         return self.paths.report
 
@@ -210,6 +216,7 @@ class Demo:
             f"run_dir={self.paths.run('temporal')}",
             f"epochs={self.size.temporal_epochs}",
             f"seed={self.seed}",
+            "resume=true",
         ]
         run_dir = train_temporal(load_config(TemporalConfig, recipe_path("temporal-demo"), overrides), progress=True)
         return {"run_dir": str(run_dir), "checkpoint": str(final_checkpoint(run_dir))}
