@@ -72,16 +72,9 @@ def recipe_path(name_or_path: str | Path) -> Path:
     raise ConfigError(f"config recipe not found: {path} (shipped recipes: {known})")
 
 
-def save_config(config: Any, path: str | Path) -> None:
-    """Write the resolved config as YAML next to the checkpoints (atomically)."""
-    from semifer.checkpoint import atomic_write_text
-
-    atomic_write_text(Path(path), OmegaConf.to_yaml(OmegaConf.structured(config)))
-
-
-def config_from_yaml(schema: type[T], path: str | Path) -> T:
-    """Read back a config saved by ``save_config``."""
-    return load_config(schema, path, [])
+def config_yaml(config: Any) -> str:
+    """The resolved config as YAML: what a run folder and each of its checkpoints keep."""
+    return str(OmegaConf.to_yaml(OmegaConf.structured(config)))
 
 
 def _first_line(error: Exception) -> str:

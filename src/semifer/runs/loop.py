@@ -15,9 +15,8 @@ from typing import Any, Protocol
 
 import torch
 
-from omegaconf import OmegaConf
-
 from semifer.checkpoint import atomic_write_text, prune_checkpoints, step_folder
+from semifer.config import config_yaml
 from semifer.errors import SemiferError
 from semifer.runs.folder import checkpoints_of
 from semifer.runs.metrics import MetricsWriter
@@ -103,7 +102,7 @@ def run_task(
         task.load_state(state)
     if step >= schedule.steps:
         return run_dir
-    files = {**task.files(), CONFIG_FILE: OmegaConf.to_yaml(OmegaConf.structured(task.config))}
+    files = {**task.files(), CONFIG_FILE: config_yaml(task.config)}
     if is_main:
         atomic_write_text(run_dir / CONFIG_FILE, files[CONFIG_FILE])
     writer = MetricsWriter(run_dir, step) if is_main else None
