@@ -167,15 +167,24 @@ def tidy_run_folder(run_dir: Path) -> None:
     tidy_checkpoint_parent(Path(run_dir) / "checkpoints")
 
 
+def read_json(folder: Path, name: str, what: str = "checkpoint") -> dict[str, Any]:
+    """The JSON object in ``folder/name``; a ``CheckpointError`` naming the file when it is
+    missing (``folder`` is then not a ``what``), unreadable or not an object."""
+    path = Path(folder) / name
+    if not path.is_file():
+        raise CheckpointError(f"{folder} is not a {what}: no {name}")
+    try:
+        value = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"corrupt {path}: {error}") from None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"corrupt {path}: not a JSON object")
+    return value
+
+
 def load_checkpoint(folder: Path, groups: list[str]) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
     """Read the named tensor groups and ``state.json`` of a checkpoint folder."""
-    state_path = folder / STATE_FILE
-    if not state_path.is_file():
-        raise CheckpointError(f"{folder} is not a checkpoint: no {STATE_FILE}")
-    try:
-        state = json.loads(state_path.read_text())
-    except json.JSONDecodeError as error:
-        raise CheckpointError(f"corrupt {state_path}: {error}") from None
+    state = read_json(folder, STATE_FILE)
     return {name: load_tensors(folder / f"{name}.safetensors") for name in groups}, state
 
 

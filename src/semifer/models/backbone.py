@@ -8,7 +8,6 @@ weights, so a later stage rebuilds the network and its preprocessing from the fo
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import timm
 import torch
 from torch import nn
 
-from semifer.checkpoint import atomic_write_json, load_tensors
+from semifer.checkpoint import atomic_write_json, load_tensors, read_json
 from semifer.errors import CheckpointError, ConfigError
 
 MODEL_FILE = "model.json"
@@ -88,14 +87,7 @@ class FrameModelSpec:
 
     @classmethod
     def load(cls, folder: Path) -> "FrameModelSpec":
-        path = folder / MODEL_FILE
-        if not path.is_file():
-            raise CheckpointError(f"{folder} is not a stage-1 checkpoint: no {MODEL_FILE}")
-        try:
-            raw = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise CheckpointError(f"corrupt {path}: {error}") from None
-        return cls.from_dict(raw, path)
+        return cls.from_dict(read_json(folder, MODEL_FILE, "stage-1 checkpoint"), folder / MODEL_FILE)
 
 
 def build_frame_model(spec: FrameModelSpec, weights: dict[str, torch.Tensor], spec_path: Path, weights_path: Path) -> nn.Module:

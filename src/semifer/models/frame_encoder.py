@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torchvision.transforms import v2
 
-from semifer.checkpoint import atomic_write_text, file_digest, load_tensors, save_tensors
+from semifer.checkpoint import atomic_write_text, file_digest, load_tensors, read_json, save_tensors
 from semifer.data.transforms import eval_transform
 from semifer.errors import CheckpointError
 from semifer.models.backbone import FrameModelSpec, build_frame_model, frame_features, load_frame_model
@@ -129,12 +129,10 @@ class FrameEncoder(nn.Module):
         """The encoder saved in ``folder``; weights whose digest differs from the recorded one are refused."""
         folder = Path(folder)
         path = folder / DESCRIPTION_FILE
-        if not path.is_file():
-            raise CheckpointError(f"{folder}: no {DESCRIPTION_FILE}, the frame encoder a stage-2 checkpoint carries")
+        description = read_json(folder, DESCRIPTION_FILE, "stage-2 checkpoint with its frame encoder")
         try:
-            description: dict[str, Any] = json.loads(path.read_text())
             raw_spec, expected, stage1 = description["spec"], str(description["digest"]), dict(description.get("stage1") or {})
-        except (KeyError, TypeError, ValueError) as error:  # ValueError covers bad JSON
+        except (KeyError, TypeError, ValueError) as error:
             raise CheckpointError(f"corrupt {path}: {error}") from None
         spec = FrameModelSpec.from_dict(raw_spec, path)
         weights = load_tensors(folder / WEIGHTS_FILE)

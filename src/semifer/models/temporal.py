@@ -7,7 +7,6 @@ and their own (meaningless) input never reaches any output: the loss masks them 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from semifer.checkpoint import load_tensors
+from semifer.checkpoint import load_tensors, read_json
 from semifer.errors import CheckpointError
 from semifer.labels import NUM_CLASSES
 
@@ -110,18 +109,15 @@ def model_description(feature_dim: int, config: EncoderConfig, clip_length: int,
 def load_temporal_model(folder: Path) -> tuple[TemporalEncoder, dict[str, Any]]:
     """Rebuild a trained encoder (eval mode) and its ``model.json`` from a stage-2 checkpoint folder."""
     folder = Path(folder)
-    description_path = folder / MODEL_FILE
-    if not description_path.is_file():
-        raise CheckpointError(f"{folder} is not a temporal checkpoint: no {MODEL_FILE}")
+    description = read_json(folder, MODEL_FILE, "temporal checkpoint")
     try:
-        description = json.loads(description_path.read_text())
         config = EncoderConfig(**description["encoder"])
         model = TemporalEncoder(int(description["feature_dim"]), config, int(description.get("num_classes", NUM_CLASSES)))
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"invalid {description_path}: {error}") from None
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"invalid {folder / MODEL_FILE}: {error}") from None
     state = load_tensors(folder / WEIGHTS_FILE)
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        raise CheckpointError(f"{folder / WEIGHTS_FILE} does not match {description_path}: {str(error).splitlines()[0]}") from None
+        raise CheckpointError(f"{folder / WEIGHTS_FILE} does not match {folder / MODEL_FILE}: {str(error).splitlines()[0]}") from None
     return model.eval(), description

@@ -7,13 +7,12 @@ resume checkpoint) is checked before the first step.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
-from semifer.checkpoint import STATE_FILE
+from semifer.checkpoint import STATE_FILE, read_json
 from semifer.data.sampling import UniformStream
 from semifer.errors import ConfigError
 from semifer.models.backbone import FrameModelSpec, create_backbone
@@ -72,7 +71,7 @@ def train_spatial(config: SpatialConfig, progress: bool = True, data: SpatialDat
 
 def _first_step(start: Path | None) -> int:
     """The step a run resumes at, so that its loaders continue the same draws."""
-    return 0 if start is None else int(json.loads((start / STATE_FILE).read_text())["step"])
+    return 0 if start is None else int(read_json(start, STATE_FILE)["step"])
 
 
 def _task(config: SpatialConfig, data: SpatialData, placement: Placement, step: int) -> SpatialTask:

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 
+from semifer.checkpoint import STATE_FILE, read_json
 from semifer.errors import CheckpointError, ConfigError
 from semifer.labels import UNLABELED
 from semifer.models.temporal import MODEL_FILE, TemporalEncoder, model_description
@@ -165,11 +166,8 @@ class TemporalTask:
 
 def _check_same_features(checkpoint: Path, cache: FeatureCache) -> None:
     """A run resumes only on features of the stage-1 checkpoint it was trained on."""
-    try:
-        trained_on = json.loads((checkpoint / MODEL_FILE).read_text()).get("spatial_checkpoint_digest")
-        features = json.loads((checkpoint / "state.json").read_text())["config"]["features"]
-    except (OSError, json.JSONDecodeError, KeyError) as error:
-        raise CheckpointError(f"corrupt checkpoint {checkpoint}: {error}") from None
+    trained_on = read_json(checkpoint, MODEL_FILE).get("spatial_checkpoint_digest")
+    features = read_json(checkpoint, STATE_FILE).get("config", {}).get("features")
     if trained_on != cache.digest:
         raise CheckpointError(
             f"{checkpoint} was trained on features of stage-1 checkpoint {str(trained_on)[:12]} ({features}), but "
