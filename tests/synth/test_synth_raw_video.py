@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 
 from semifer.abaw.annotation import ABAW_HEADER, read_expr_annotation
 from semifer.synth.raw_video import FRAME_SIZE, RAW_FOLDER, RAW_NAME
@@ -40,3 +41,16 @@ def test_default_detector_finds_the_person_in_most_frames(tiny: Path, tiny_manif
     # 18 of 40 here: this short stretch holds the head rolled 8-9 degrees, where the upright
     # cascade starts to miss; over the demo's 300 frames it finds 84-92% (docs/inference.md).
     assert sum(found) >= 0.4 * len(found), f"faces found in {sum(found)} of {len(found)} frames"
+
+
+def test_a_longer_raw_video_cuts_between_people(tmp_path: Path) -> None:
+    from semifer.synth.raw_video import SHOT_FRAMES, write_raw_video
+
+    result = write_raw_video(tmp_path, seed=3, length=2 * SHOT_FRAMES)
+    with av.open(str(tmp_path / f"{RAW_NAME}.mp4")) as container:
+        frames = [frame.to_ndarray(format="rgb24").astype(np.float32) for frame in container.decode(video=0)]
+    assert len(frames) == len(result.labels) == 2 * SHOT_FRAMES
+    change = [np.abs(b - a).mean() for a, b in zip(frames, frames[1:])]
+    # the one cut (another person, another scene) is the largest change between frames, by far
+    assert int(np.argmax(change)) == SHOT_FRAMES - 1
+    assert max(change) > 4 * sorted(change)[-2]

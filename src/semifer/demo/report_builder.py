@@ -110,7 +110,7 @@ def _predict_section(predicted: dict[str, Any], reports: dict[str, F1Report]) ->
     ]
     return (
         table(["", "macro F1", "frames"], rows)
-        + "\n\nThe raw video shows a person seen nowhere in training, inside a larger scene; `predict` "
+        + "\n\nThe raw video cuts between people seen nowhere in training, each inside a larger scene; `predict` "
         f"found a face in {predicted['face_share']:.0%} of its frames (frames without one take their "
         f"neighbours' label) and cut each face {predicted['margin']:.2f} detector-box sides wide, the "
         f"framing measured on the training crops. Predictions: `{predicted['predictions']}`."
