@@ -4,6 +4,8 @@ Usage: python benchmarks/bench_spatial.py [--backbone resnet18] [--image-size 11
        python benchmarks/bench_spatial.py --demo DATA [--demo-mode ssl] [--rounds 3]
        (DATA from `semifer synth DATA --scale demo`: the real loop, previous demo settings vs the shipped recipe)
        python benchmarks/bench_spatial.py --layouts --backbone resnet10t --batch 32 --rounds 6
+       python benchmarks/bench_spatial.py --device cuda --bf16 --channels-last --json OUT.json
+       (--json also writes the step figures to a file, as benchmarks/gpu_check.sh reads them)
 
 Times are measured interleaved in one process (rounds alternate between variants, median
 reported) so the shared cores' load hits every variant alike. The prediction sums the
@@ -44,21 +46,32 @@ PASSES = {  # (images forwarded, images backpropagated) per labeled image, urati
 
 DEVICE = torch.device("cpu")
 BF16 = False
+CHANNELS_LAST = False  # as the training loop with channels_last=true lays out networks and batches
 
 
 def _autocast() -> contextlib.AbstractContextManager[object]:
     return torch.autocast(DEVICE.type, dtype=torch.bfloat16) if BF16 else contextlib.nullcontext()
 
 
+def _model(backbone: str) -> torch.nn.Module:
+    model = create_backbone(backbone, 8).to(DEVICE)
+    return model.to(memory_format=torch.channels_last) if CHANNELS_LAST else model
+
+
+def _images(n: int, size: int) -> torch.Tensor:
+    images = torch.randn(n, 3, size, size, device=DEVICE)
+    return images.contiguous(memory_format=torch.channels_last) if CHANNELS_LAST else images
+
+
 def _network(backbone: str, lr: float, seed: int) -> Network:
     torch.manual_seed(seed)
-    model = create_backbone(backbone, 8).to(DEVICE)
+    model = _model(backbone)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
     return Network(model, optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=1000))
 
 
 def _batch(n: int, size: int) -> tuple[torch.Tensor, ...]:
-    images = [torch.randn(n, 3, size, size, device=DEVICE) for _ in range(3)]
+    images = [_images(n, size) for _ in range(3)]
     return images[0], torch.randint(0, 8, (n,), device=DEVICE), images[1], images[2]
 
 
@@ -78,7 +91,7 @@ def _pass_fns(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     n, size = args.batch, args.image_size
     net = _network(args.backbone, 1e-3, 2)
     params = list(net.model.parameters())
-    x3, y3 = torch.randn(3 * n, 3, size, size, device=DEVICE), torch.randint(0, 8, (3 * n,), device=DEVICE)
+    x3, y3 = _images(3 * n, size), torch.randint(0, 8, (3 * n,), device=DEVICE)
     x1, y1 = x3[:n], y3[:n]
 
     def train(x: torch.Tensor, y: torch.Tensor) -> None:
@@ -123,7 +136,7 @@ def peak_memory(variant: str, args: argparse.Namespace) -> dict[str, float]:
     before = _rss_mb()
     if variant == "activations":
         x_lb, y_lb, x_w, x_s = _batch(args.batch, args.image_size)
-        teacher, student = create_backbone(args.backbone, 8), create_backbone(args.backbone, 8)
+        teacher, student = _model(args.backbone), _model(args.backbone)
         base = _rss_mb()
         with _autocast():
             held = teacher(torch.cat((x_lb, x_w, x_s))).float().sum() + student(x_s).float().sum()
@@ -150,7 +163,7 @@ def cuda_memory(variant: str, args: argparse.Namespace) -> dict[str, float]:
     torch.cuda.reset_peak_memory_stats()
     if variant == "activations":
         x_lb, y_lb, x_w, x_s = _batch(args.batch, args.image_size)
-        teacher, student = create_backbone(args.backbone, 8).to(DEVICE), create_backbone(args.backbone, 8).to(DEVICE)
+        teacher, student = _model(args.backbone), _model(args.backbone)
         base = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
         with _autocast():
@@ -254,10 +267,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast in every pass")
+    parser.add_argument("--channels-last", action="store_true", help="networks and batches in channels_last")
+    parser.add_argument("--json", default="", help="also write the step figures to this JSON file")
     parser.add_argument("--memory-of", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    global DEVICE, BF16
-    DEVICE, BF16 = torch.device(args.device), args.bf16
+    global DEVICE, BF16, CHANNELS_LAST
+    DEVICE, BF16, CHANNELS_LAST = torch.device(args.device), args.bf16, args.channels_last
     torch.set_num_threads(args.threads)
     if args.layouts:
         for size in (64, 48):
@@ -292,6 +307,7 @@ def main() -> None:
     out = sys.stdout
     where = torch.cuda.get_device_name() if DEVICE.type == "cuda" else f"CPU, {args.threads} threads"
     where += ", bf16 autocast" if BF16 else ", fp32"
+    where += ", channels_last" if CHANNELS_LAST else ""
     out.write(f"backbone {args.backbone}, {args.image_size}px, labeled batch {args.batch}, uratio 1, {where}\n")
     out.write(f"{'step':<11}{'fwd/bwd imgs':>14}{'measured s':>12}{'predicted s':>13}{'ratio':>8}{'peak MB':>10}\n")
     for v in VARIANTS:
@@ -303,6 +319,22 @@ def main() -> None:
         f"memory budget (2 nets x weights+grads+momentum + 1 grad copy + activations "
         f"{memory['activations']['activations_mb']:.0f} MB): {budget:.0f} MB; exact peak {memory['exact']['peak_mb']:.0f} MB\n"
     )
+    if args.json:
+        Path(args.json).write_text(json.dumps(_figures(args, where, t, predicted, memory), indent=2) + "\n")
+
+
+def _figures(
+    args: argparse.Namespace, where: str, t: dict[str, float], predicted: dict[str, float], memory: dict[str, dict[str, float]]
+) -> dict[str, object]:
+    """The printed step figures as JSON; images per step count as the training loop's
+    images_per_s does (labeled + both unlabeled views), so the two rates compare."""
+    return {
+        "backbone": args.backbone, "image_size": args.image_size, "batch": args.batch, "where": where,
+        "step_s": {v: t[v] for v in VARIANTS},
+        "predicted_s": predicted,
+        "peak_mb": {v: memory[v]["peak_mb"] for v in VARIANTS},
+        "images_per_step": {v: args.batch * (1 if v == "supervised" else 3) for v in VARIANTS},
+    }
 
 
 def _memory_of(variant: str) -> dict[str, float]:

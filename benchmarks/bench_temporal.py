@@ -1,6 +1,7 @@
 """Stage-2 speed: feature extraction, smoothing, temporal training step, whole-video inference.
 
-Run: ``.venv/bin/python benchmarks/bench_temporal.py [--quick]``. Prints one line per figure.
+Run: ``.venv/bin/python benchmarks/bench_temporal.py [--quick] [--json OUT.json]``. Prints one
+line per figure; ``--json`` also writes them to a file (benchmarks/gpu_check.sh reads it).
 Extraction compares the end-to-end rate (JPEG decode in a DataLoader worker + model + cache
 write) with the model's own forward on the same batches already in memory, in one process.
 """
@@ -8,6 +9,7 @@ write) with the model's own forward on the same batches already in memory, in on
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -43,7 +45,9 @@ def face_like_jpeg(rng: np.random.Generator, side: int) -> bytes:
     return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
-def bench_extraction(backbone: str, image_size: int, videos: int, frames: int, batch_size: int, workers: int, device: str = "cpu") -> None:
+def bench_extraction(
+    backbone: str, image_size: int, videos: int, frames: int, batch_size: int, workers: int, device: str = "cpu"
+) -> dict[str, object]:
     rng = np.random.default_rng(0)
     model = create_backbone(backbone, 8)
     spec = FrameModelSpec.for_model(model, backbone, image_size, round(image_size * 256 / 224))
@@ -75,6 +79,10 @@ def bench_extraction(backbone: str, image_size: int, videos: int, frames: int, b
     print(f"extraction {backbone} {image_size}px on {device}, {total} frames, batch {batch_size}, {workers} worker(s), {torch.get_num_threads()} torch threads:")
     print(f"  model only (batches in memory): {total / model_only:8.1f} frames/s")
     print(f"  end to end (decode+model+write): {total / end_to_end:8.1f} frames/s  = {model_only / end_to_end:.0%} of model only")
+    return {
+        "backbone": backbone, "image_size": image_size, "device": device, "frames": total, "batch_size": batch_size,
+        "workers": workers, "model_only_frames_per_s": total / model_only, "end_to_end_frames_per_s": total / end_to_end,
+    }
 
 
 def python_window_vote(labels: np.ndarray | list[int], window: int) -> list[int]:
@@ -91,7 +99,7 @@ def python_window_vote(labels: np.ndarray | list[int], window: int) -> list[int]
     return out
 
 
-def bench_smoothing(frames: int, loop_frames: int) -> None:
+def bench_smoothing(frames: int, loop_frames: int) -> dict[str, object]:
     labels = np.random.default_rng(0).integers(0, 8, size=frames)
     vectorised = timed(lambda: window_vote(labels, 30), repeat=3)
     subset = labels[:loop_frames]
@@ -103,9 +111,12 @@ def bench_smoothing(frames: int, loop_frames: int) -> None:
     print(f"smoothing window vote (30): vectorised {fast / 1e6:.1f}M frames/s ({frames} frames); "
           f"Python loop over the numpy labels {slow / 1e6:.2f}M frames/s: {fast / slow:.0f}x; "
           f"same loop over a Python list (conversion not counted) {slow_list / 1e6:.2f}M frames/s: {fast / slow_list:.0f}x")
+    return {"frames": frames, "vectorised_frames_per_s": fast, "loop_frames_per_s": slow, "loop_on_list_frames_per_s": slow_list}
 
 
-def bench_temporal(name: str, feature_dim: int, config: EncoderConfig, batch_size: int, steps: int, video_frames: int, device: str = "cpu") -> None:
+def bench_temporal(
+    name: str, feature_dim: int, config: EncoderConfig, batch_size: int, steps: int, video_frames: int, device: str = "cpu"
+) -> dict[str, object]:
     torch.manual_seed(0)
     target = torch.device(device)
     model = TemporalEncoder(feature_dim, config).to(target)
@@ -131,6 +142,10 @@ def bench_temporal(name: str, feature_dim: int, config: EncoderConfig, batch_siz
     print(f"temporal {name} on {device} (dim {feature_dim}, width {config.width}, {config.layers} layers, clips of {length}): "
           f"train step {steps * batch_size * length / seconds:,.0f} frames/s (batch {batch_size}); "
           f"whole-video inference {video_frames / inference:,.0f} frames/s ({video_frames} frames, stride {length // 2})")
+    return {
+        "name": name, "device": device, "feature_dim": feature_dim, "batch_size": batch_size,
+        "train_frames_per_s": steps * batch_size * length / seconds, "inference_frames_per_s": video_frames / inference,
+    }
 
 
 def main() -> None:
@@ -138,20 +153,29 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--workers", type=int, default=1, help="DataLoader workers for extraction")
+    parser.add_argument("--json", default="", help="also write the figures to this JSON file")
     args = parser.parse_args()
     scale = 4 if args.quick else 1
     paper = EncoderConfig(width=512, layers=4, heads=8, feedforward=1024, dropout=0.1, max_length=64)
-    bench_smoothing(10_000_000 // scale, 500_000 // scale)
+    figures: dict[str, object] = {"smoothing": bench_smoothing(10_000_000 // scale, 500_000 // scale)}
     if args.device == "cpu":
         demo = EncoderConfig(width=128, layers=2, heads=4, feedforward=256, dropout=0.1, max_length=64)
-        bench_temporal("demo", 512, demo, 16, 10 // scale + 1, 20_000 // scale)
-        bench_temporal("paper", 2048, paper, 16, 4 // scale + 1, 50_000 // scale)
-        bench_extraction("resnet18", 112, 4, 128 // scale, 64, args.workers)
-        bench_extraction("resnet50", 112, 2, 128 // scale, 32, args.workers)
+        figures["temporal"] = [
+            bench_temporal("demo", 512, demo, 16, 10 // scale + 1, 20_000 // scale),
+            bench_temporal("paper", 2048, paper, 16, 4 // scale + 1, 50_000 // scale),
+        ]
+        figures["extraction"] = [
+            bench_extraction("resnet18", 112, 4, 128 // scale, 64, args.workers),
+            bench_extraction("resnet50", 112, 2, 128 // scale, 32, args.workers),
+        ]
     else:
-        bench_temporal("paper", 2048, paper, 64, 50, 50_000, args.device)
-        bench_extraction("resnet50", 224, 8, 1024 // scale, 256, args.workers, args.device)
-        bench_extraction("resnet50", 112, 8, 1024 // scale, 256, args.workers, args.device)
+        figures["temporal"] = [bench_temporal("paper", 2048, paper, 64, 50, 50_000, args.device)]
+        figures["extraction"] = [
+            bench_extraction("resnet50", 224, 8, 1024 // scale, 256, args.workers, args.device),
+            bench_extraction("resnet50", 112, 8, 1024 // scale, 256, args.workers, args.device),
+        ]
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":
