@@ -6,7 +6,7 @@
 #   bash benchmarks/gpu_check.sh                       one NVIDIA GPU (sized for an H200: < 6 min)
 #   DEVICE=cpu QUICK=1 bash benchmarks/gpu_check.sh    the same flow on a CPU at smoke sizes
 #
-# Settings (environment): OUT (default gpu-check-out), DEVICE (cuda | cpu), QUICK (1: tiny sizes),
+# Settings (environment): OUT (default gpu-check-out), DEVICE (cuda | cpu), QUICK (1: smoke sizes),
 # PYTHON (default the repository's .venv when there is one, else python3), WHEELS (the folder of
 # gpu_check_wheels.sh, installed first), NPROC (torchrun processes, default 1), BUDGET_S (seconds
 # for all steps together). Every step runs under its own timeout, writes OUT/STEP.log and
@@ -84,8 +84,12 @@ run_step() {
   ended=$(date +%s.%N)
   printf '{"step": "%s", "exit_code": %d, "started": %s, "ended": %s, "timeout_s": %d}\n' \
     "$name" "$code" "$started" "$ended" "$limit" >"$OUT/$name.status.json"
-  if ((code != 0)); then
+  if ((code == 124 || code == 137)); then
+    echo "[$(date -u +%T)] $name: FAILED (timed out after ${limit} s), last lines of $OUT/$name.log:"
+  elif ((code != 0)); then
     echo "[$(date -u +%T)] $name: FAILED (exit $code), last lines of $OUT/$name.log:"
+  fi
+  if ((code != 0)); then
     tail -n 5 "$OUT/$name.log" | sed 's/^/    /'
   fi
   return "$code"
