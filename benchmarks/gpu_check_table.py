@@ -171,8 +171,8 @@ def guarded(check: str, build: Callable[[], list[Row]]) -> list[Row]:
 def rows(out: Path, settings: dict[str, Any]) -> list[Row]:
     nproc = settings["nproc"]
     backend = "nccl" if settings["device"] == "cuda" else "gloo"
-    # semifer.runs.distributed.setup joins a process group only when WORLD_SIZE > 1.
-    group = f"{backend} process group" if nproc > 1 else f"world size 1: no process group, so no {backend} collective"
+    # semifer.runs.distributed.setup joins a process group in every process torchrun starts.
+    group = f"{backend} process group, {nproc} process{'es' if nproc > 1 else ''}"
     wheels = "wheels (`gpu_check_wheels.sh install`)"
     table = [
         *guarded(wheels, lambda: finished(out, "wheels", wheels, first_line(out / "wheels.log"))),

@@ -45,16 +45,28 @@ def load_config(schema: type[T], recipe: str | Path | None, overrides: list[str]
                 raise ConfigError(f"config recipe not found: {path}")
             merged = OmegaConf.merge(merged, OmegaConf.load(path))
         for item in overrides:
-            if "=" not in item:
-                raise ConfigError(f"override {item!r} is not of the form key=value")
-        if overrides:
-            merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides)))
+            _apply_override(merged, item)
     except OmegaConfBaseException as error:
         where = f" in {recipe}" if recipe else ""
         key = getattr(error, "full_key", None)
         named = f" (key {key})" if key and key not in _first_line(error) else ""
         raise ConfigError(f"invalid config{where}: {_first_line(error)}{named}") from None
     return OmegaConf.to_object(merged)  # type: ignore[return-value]
+
+
+def _apply_override(config: Any, item: str) -> None:
+    """Set one ``dotted.key=value`` on ``config``; a key may index a list (``data.sources.0.path``).
+
+    The value is parsed as OmegaConf parses a command line (numbers, booleans, ``[a, b]``).
+    """
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"override {item!r} is not of the form key=value")
+    value = OmegaConf.from_dotlist([f"value={text}"])["value"]
+    try:
+        OmegaConf.update(config, key, value, merge=True)
+    except (IndexError, TypeError, ValueError) as error:
+        raise ConfigError(f"invalid override {item!r}: {_first_line(error) or type(error).__name__}") from None
 
 
 RECIPES = Path(__file__).parent / "configs"

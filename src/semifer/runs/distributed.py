@@ -19,6 +19,9 @@ from torch.nn.parallel import DistributedDataParallel
 from semifer.errors import ConfigError
 
 
+TORCHRUN = "TORCHELASTIC_RUN_ID"  # set by torchrun in every process it starts
+
+
 class Device(StrEnum):
     """The ``device`` choices of every config; ``auto`` is CUDA when present, else the CPU."""
 
@@ -59,10 +62,14 @@ class Placement:
 
 
 def setup(device: str = "auto") -> Placement:
-    """Join the process group when started by torchrun; pick the device."""
+    """Join the process group when started by torchrun (even as its only process); pick the device.
+
+    ``torchrun --nproc_per_node 1`` thus runs the collectives and the DDP wrapper with nccl on
+    one GPU: the code paths of a many-GPU run, checkable on a single card.
+    """
     where = resolve_device(device)
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
+    if (world > 1 or TORCHRUN in os.environ) and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if where.type == "cuda" else "gloo")
     rank = dist.get_rank() if dist.is_initialized() else 0
     if where.type == "cuda":
@@ -83,7 +90,7 @@ def barrier() -> None:
 
 def all_reduce_mean(value: torch.Tensor) -> torch.Tensor:
     """Mean over ranks (identity when not distributed), so every rank sees the same number."""
-    if not dist.is_initialized() or dist.get_world_size() == 1:
+    if not dist.is_initialized():
         return value
     value = value.detach().clone()
     dist.all_reduce(value, op=dist.ReduceOp.SUM)
@@ -111,8 +118,8 @@ def broadcast_buffers(model: nn.Module) -> None:
 
 
 def wrap(model: nn.Module, placement: Placement) -> nn.Module:
-    """DDP-wrap ``model`` when more than one process runs, else return it unchanged."""
-    if placement.world == 1:
+    """DDP-wrap ``model`` in a process group (under torchrun), else return it unchanged."""
+    if not dist.is_initialized():
         return model
     ids = [placement.device.index] if placement.device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=ids)

@@ -9,7 +9,8 @@ Run folder (the same as stage 1's)::
                                        frame_encoder.json (the stage-1 network of the cache)
     <run>/best/                        the epoch with the best validation macro F1 (raw labels)
 
-Validation and checkpoints come at the end of each epoch. With ``resume=true`` a run continues
+Validation and checkpoints come at the end of each epoch. Under torchrun the encoder is
+DDP-wrapped and each rank trains on every world-th clip of the epoch's seeded order. With ``resume=true`` a run continues
 from its latest checkpoint, only on the feature cache it was trained on. Shuffling and dropout
 are seeded from ``seed + epoch``, so a resumed run draws the same clips as an uninterrupted one.
 """
@@ -32,7 +33,7 @@ from semifer.checkpoint import STATE_FILE, read_json
 from semifer.errors import CheckpointError, ConfigError
 from semifer.labels import UNLABELED
 from semifer.models.temporal import MODEL_FILE, TemporalEncoder, model_description
-from semifer.runs.distributed import resolve_device
+from semifer.runs.distributed import Placement, barrier, setup, teardown, unwrap, wrap
 from semifer.runs.folder import run_folder, start_point
 from semifer.runs.loop import Schedule, Validation, run_task
 from semifer.runs.metrics import MetricsWriter
@@ -70,19 +71,23 @@ class TemporalTask:
     label = "stage 2"
     loss_keys = ("loss",)
 
-    def __init__(self, config: TemporalConfig, train: FeatureCache, validation: FeatureCache, device: torch.device) -> None:
-        self.config, self.validation, self.device = config, validation, device
+    def __init__(self, config: TemporalConfig, train: FeatureCache, validation: FeatureCache, placement: Placement) -> None:
+        self.config, self.validation, self.placement = config, validation, placement
+        self.device = placement.device
         self.dataset = ClipDataset(train, config.clip_length, config.stride)
         encoder_config = replace(config.encoder, max_length=config.clip_length)
         torch.manual_seed(config.seed)
-        model = TemporalEncoder(train.feature_dim, encoder_config).to(device)
+        model = TemporalEncoder(train.feature_dim, encoder_config).to(self.device)
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        self.steps_per_epoch = math.ceil(len(self.dataset) / config.batch_size)
+        model = wrap(model, placement)
+        # Under torchrun each rank takes every world-th clip of the epoch's order (all ranks the same count).
+        self.clips_per_rank = len(self.dataset) // placement.world if placement.world > 1 else len(self.dataset)
+        self.steps_per_epoch = math.ceil(self.clips_per_rank / config.batch_size)
         total = config.epochs * self.steps_per_epoch
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config.warmup_steps, total))
         self.networks = {"temporal": Network(model, optimizer, scheduler)}
         weights = self.dataset.class_weights(config.class_weighting)
-        self.weights = weights.to(device) if weights is not None else None
+        self.weights = weights.to(self.device) if weights is not None else None
         description = model_description(train.feature_dim, encoder_config, config.clip_length, config.inference_stride, train.index)
         description["spatial_checkpoint_digest"] = train.digest
         self.description = json.dumps(description, indent=2)
@@ -90,7 +95,7 @@ class TemporalTask:
         self.encoder_tensors, self.encoder_files = train.frame_encoder().checkpoint_content()
         self.step = 0
         self.batches: Iterator[Batch] | None = None
-        self.loss_sum, self.losses = torch.zeros((), device=device), 0
+        self.loss_sum, self.losses = torch.zeros((), device=self.device), 0
 
     @property
     def epoch(self) -> int:
@@ -106,7 +111,8 @@ class TemporalTask:
             if self.config.sampling == Sampling.balanced
             else RandomSampler(self.dataset, generator=generator)
         )
-        batches = iter(DataLoader(self.dataset, self.config.batch_size, sampler=sampler, num_workers=self.config.num_workers))
+        order = list(sampler)[self.placement.rank :: self.placement.world][: self.clips_per_rank]
+        batches = iter(DataLoader(self.dataset, self.config.batch_size, sampler=order, num_workers=self.config.num_workers))
         for _ in range(skip):
             next(batches)
         return batches
@@ -138,7 +144,7 @@ class TemporalTask:
         self.loss_sum, self.losses = torch.zeros((), device=self.device), 0
 
     def validate(self, step: int) -> Validation:
-        model = self.networks["temporal"].model.eval()
+        model = unwrap(self.networks["temporal"].model).eval()  # every rank scores the whole (small) cache
         config = self.config
         result = evaluate_cache(
             self.validation, model, config.clip_length, config.inference_stride, config.smoothing, config.smoothing_window
@@ -181,14 +187,19 @@ def train_temporal(config: TemporalConfig, progress: bool = True) -> Path:
     if config.clip_length < 1 or config.stride < 1 or config.inference_stride < 1:
         raise ConfigError("clip_length, stride and inference_stride must be positive")
     run = Path(config.run_dir)
-    with run_folder(run):
-        start = start_point(run, config.resume)
-        train_cache = FeatureCache(Path(config.features), config.train_split)
-        validation_cache = FeatureCache(Path(config.features), config.validation_split, expected_digest=train_cache.digest)
-        if start is not None:
-            _check_same_features(start, train_cache)
-            logger.info("resuming from %s", start)
-        task = TemporalTask(config, train_cache, validation_cache, resolve_device(config.device))
-        steps = config.epochs * task.steps_per_epoch
-        schedule = Schedule(steps, config.log_every, task.steps_per_epoch, task.steps_per_epoch, config.keep_last)
-        return run_task(task, schedule, run, start, progress=progress)
+    placement = setup(config.device)
+    try:
+        with run_folder(run, placement.is_main):
+            barrier()  # rank 0 has tidied the folder
+            start = start_point(run, config.resume)
+            train_cache = FeatureCache(Path(config.features), config.train_split)
+            validation_cache = FeatureCache(Path(config.features), config.validation_split, expected_digest=train_cache.digest)
+            if start is not None:
+                _check_same_features(start, train_cache)
+                logger.info("resuming from %s", start)
+            task = TemporalTask(config, train_cache, validation_cache, placement)
+            steps = config.epochs * task.steps_per_epoch
+            schedule = Schedule(steps, config.log_every, task.steps_per_epoch, task.steps_per_epoch, config.keep_last)
+            return run_task(task, schedule, run, start, placement.is_main, progress)
+    finally:
+        teardown()

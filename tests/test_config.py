@@ -1,0 +1,31 @@
+"""Recipes and command-line overrides: list items by index, clear errors for the rest."""
+
+from __future__ import annotations
+
+import pytest
+
+from semifer.config import load_config, recipe_path
+from semifer.errors import ConfigError
+from semifer.ssl.config import SpatialConfig, Use
+
+
+def test_an_override_can_set_one_field_of_a_listed_source() -> None:
+    config = load_config(SpatialConfig, recipe_path("demo"), ["data.sources.0.path=/data/Aff-Wild2", "data.sources.1.use=unlabeled"])
+    assert config.data.sources[0].path == "/data/Aff-Wild2" and config.data.sources[0].format == "affwild2"
+    assert config.data.sources[1].use == Use.unlabeled and len(config.data.sources) == 4
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.sources.9.path=/x", "invalid override 'data.sources.9.path=/x'"),
+        ("steps=abc", "'abc'"),
+        ("data.sources.0.use=lab", "expected one of \\[labeled, split, unlabeled\\]"),
+        ("stepz=3", "Did you mean: 'steps'"),
+        ("steps", "not of the form key=value"),
+    ],
+)
+def test_a_bad_override_is_one_config_error(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(SpatialConfig, recipe_path("demo"), [override])
+    assert "\n" not in str(caught.value)
