@@ -25,7 +25,7 @@ from semifer.inference.outputs import write_table  # noqa: E402
 from semifer.labels import ABAW_CLASSES, NUM_CLASSES  # noqa: E402
 from semifer.smoothing import smooth  # noqa: E402
 from semifer.temporal.ablation import TEMPORAL_ROW, vote_row  # noqa: E402
-from semifer.temporal.evaluate import cache_probabilities, evaluate_cache, open_predictor  # noqa: E402
+from semifer.temporal.evaluate import cache_targets, evaluate_labels, predict_cache  # noqa: E402
 from semifer.temporal.features import FeatureCache  # noqa: E402
 
 VALIDATION = {"w1": 120, "w2": 30}
@@ -113,9 +113,9 @@ def make_demo_folder(root: Path) -> DemoFixture:
     (demo / "data" / "aff-wild2" / "cropped_aligned" / MISSING_CROP / f"{missing + 1:05d}.jpg").unlink()
     video, annotation, predictions, clip_truth, table = write_clip(demo, recorded="demo/")
 
-    cache, model, description = open_predictor(stage2, features, "validation")
-    probabilities = cache_probabilities(cache, model, description["clip_length"], description["stride"])
-    evaluation = evaluate_cache(cache, model, description["clip_length"], description["stride"], "window", 30)
+    cache, probabilities = predict_cache(stage2, features, "validation")
+    raw = {name: values.argmax(axis=1) for name, values in probabilities.items()}
+    evaluation = evaluate_labels(raw, cache_targets(cache), "window", 30)
     rows = {TEMPORAL_ROW: evaluation.raw.as_dict(), vote_row("window", 30): evaluation.smoothed.as_dict()}
     stages = {
         "temporal": {"checkpoint": "demo/runs/temporal/checkpoints/step-00000001", "run_dir": "demo/runs/temporal"},
@@ -129,7 +129,7 @@ def make_demo_folder(root: Path) -> DemoFixture:
     return DemoFixture(
         root=demo,
         truth={name: cache.frame_labels(name)[0] for name in cache.names},
-        raw={name: values.argmax(axis=1) for name, values in probabilities.items()},
+        raw=raw,
         has_face=has_face,
         missing_crop=missing,
         clip_truth=clip_truth,

@@ -120,13 +120,12 @@ def _predict_section(predicted: dict[str, Any], reports: dict[str, F1Report]) ->
 def _timeline(results: Results, folder: Path) -> tuple[Path, str]:
     """Plot the validation video with the most annotated frames under the temporal model."""
     from semifer.smoothing import smooth
-    from semifer.temporal.evaluate import cache_probabilities, cache_targets, open_predictor
+    from semifer.temporal.evaluate import cache_targets, predict_cache
 
     checkpoint = Path(results["temporal"]["checkpoint"])
-    cache, model, description = open_predictor(checkpoint, Path(results["features"]["ssl"]), "validation")
+    cache, probabilities = predict_cache(checkpoint, Path(results["features"]["ssl"]), "validation")
     targets = cache_targets(cache)
     name = max(targets, key=lambda video: int((targets[video] >= 0).sum()))
-    probabilities = cache_probabilities(cache, model, description.get("clip_length", 64), description.get("stride", 32))
     raw = probabilities[name].argmax(axis=1)
     smoothed = smooth(raw, "window", 30)
     has_face = cache.load(name).mask.numpy().astype(bool)

@@ -8,6 +8,7 @@ weights, so a later stage rebuilds the network and its preprocessing from the fo
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import timm
 import torch
 from torch import nn
 
-from semifer.checkpoint import atomic_write_json, load_tensors, read_json
+from semifer.checkpoint import atomic_write_text, load_tensors, read_json
 from semifer.errors import CheckpointError, ConfigError
 
 MODEL_FILE = "model.json"
@@ -70,8 +71,12 @@ class FrameModelSpec:
             feature_dim=int(model.num_features),
         )
 
+    def to_json(self) -> str:
+        """The ``model.json`` text a stage-1 checkpoint folder carries."""
+        return json.dumps(asdict(self), indent=2)
+
     def save(self, folder: Path) -> None:
-        atomic_write_json(folder / MODEL_FILE, asdict(self))
+        atomic_write_text(Path(folder) / MODEL_FILE, self.to_json())
 
     @classmethod
     def from_dict(cls, raw: Any, path: Path) -> "FrameModelSpec":

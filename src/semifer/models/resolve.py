@@ -6,7 +6,7 @@
 - **stage 1**: ``student.safetensors`` + ``model.json`` (``FrameModelSpec``): per frame only.
 
 A run folder stands for its ``best/``. ``Recognizer.from_checkpoint``, ONNX export and the
-scoring of cached features (``semifer.temporal.evaluate.open_predictor``) all resolve here.
+scoring of cached features (``semifer.temporal.evaluate.predict_cache``) all resolve here.
 """
 
 from __future__ import annotations

@@ -141,5 +141,4 @@ def review(
             f"{source} is neither a predictions table (.csv, .parquet) nor a demo output folder (stages/); "
             "to review a run's checkpoint, give its feature cache (--features) and face crops (--images)"
         )
-    checkpoint = source / "best" if (source / "best").is_dir() else source  # a run folder stands for its best/
-    return review_run(checkpoint, features, images, out, split, smoothing, window)
+    return review_run(source, features, images, out, split, smoothing, window)  # a run folder resolves to its best/

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from semifer.review.video import FrameImages, ReviewVideo
 from semifer.smoothing import smooth, smoothing_method
-from semifer.temporal.evaluate import cache_probabilities, cache_targets, open_predictor
+from semifer.temporal.evaluate import cache_targets, predict_cache
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +34,8 @@ def validation_videos(
         images: the ``cropped_aligned`` folder holding ``<video>/%05d.jpg``.
     """
     method = smoothing_method(smoothing)
-    cache, model, description = open_predictor(Path(checkpoint), Path(features), split)
-    logger.info("predicting %d %s videos of %s", len(cache), split, cache.folder)
-    probabilities = cache_probabilities(cache, model, description.get("clip_length", 64), description.get("stride", 32))
+    cache, probabilities = predict_cache(Path(checkpoint), Path(features), split)
+    logger.info("predicted %d %s videos of %s", len(cache), split, cache.folder)
     targets = cache_targets(cache)
     label = "per-frame labels" if method == "none" else f"{method} vote ({window})"
     videos = []

@@ -9,9 +9,7 @@ the feedback baseline).
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -95,7 +93,7 @@ class SpatialTask:
         pass
 
     def files(self) -> dict[str, str]:
-        return {MODEL_FILE: json.dumps(asdict(self.spec), indent=2)}
+        return {MODEL_FILE: self.spec.to_json()}
 
     def tensors(self) -> dict[str, dict[str, torch.Tensor]]:
         return {}

@@ -15,7 +15,7 @@ from pathlib import Path
 from semifer.checkpoint import atomic_write_text
 from semifer.metrics import F1Report
 from semifer.report import markdown_table
-from semifer.temporal.evaluate import cache_probabilities, cache_targets, evaluate_labels, open_predictor
+from semifer.temporal.evaluate import cache_targets, evaluate_labels, predict_cache
 
 
 SUPERVISED_ROW = "supervised (per frame)"
@@ -49,8 +49,7 @@ class Ablation:
 
 
 def _score(checkpoint: Path, features: Path, split: str, smoothing: str, window: int) -> tuple[F1Report, F1Report]:
-    cache, model, description = open_predictor(checkpoint, features, split)
-    probabilities = cache_probabilities(cache, model, description.get("clip_length", 64), description.get("stride", 32))
+    cache, probabilities = predict_cache(checkpoint, features, split)
     predictions = {name: values.argmax(axis=1) for name, values in probabilities.items()}
     result = evaluate_labels(predictions, cache_targets(cache), smoothing, window, source=str(cache.folder / split))
     return result.raw, result.smoothed

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -137,23 +136,25 @@ def evaluate_cache(
     return result
 
 
-def open_predictor(checkpoint: Path, features: Path, split: str) -> tuple[FeatureCache, nn.Module | None, dict[str, Any]]:
-    """The cache split and the model that predicts it, checked to belong together.
+def predict_cache(checkpoint: Path, features: Path, split: str) -> tuple[FeatureCache, dict[str, np.ndarray]]:
+    """The cache split and the class probabilities ``(frames, classes)`` of each of its videos.
 
-    ``checkpoint`` resolves as everywhere (``semifer.models.resolve``). A stage-2 checkpoint's
-    recorded stage-1 digest must be the cache's; a stage-1 checkpoint predicts per frame from
-    the cached logits, and must be the checkpoint that wrote the cache.
+    ``checkpoint`` resolves as everywhere (``semifer.models.resolve``). A stage-2 checkpoint
+    scores whole videos in overlapping clips and its recorded stage-1 digest must be the
+    cache's; a stage-1 checkpoint predicts per frame from the cached logits, and must be the
+    checkpoint that wrote the cache.
     """
     resolved = resolve_checkpoint(checkpoint)
     if resolved.temporal:
         model, description = resolved.temporal_model()
-        return FeatureCache(features, split, expected_digest=description.get("spatial_checkpoint_digest")), model, description
-    return FeatureCache(features, split, expected_digest=resolved.student_digest()), None, {}
+        cache = FeatureCache(features, split, expected_digest=description.get("spatial_checkpoint_digest"))
+        return cache, cache_probabilities(cache, model, description.get("clip_length", 64), description.get("stride", 32))
+    cache = FeatureCache(features, split, expected_digest=resolved.student_digest())
+    return cache, cache_probabilities(cache)
 
 
 def predict_split(checkpoint: Path, features: Path, split: str, smoothing: str = "window", window: int = 30) -> dict[str, np.ndarray]:
     """Smoothed labels of every cached video of ``split``, ready for ``write_submission``."""
     smoothing = smoothing_method(smoothing)
-    cache, model, description = open_predictor(checkpoint, features, split)
-    probabilities = cache_probabilities(cache, model, description.get("clip_length", 64), description.get("stride", 32))
+    _, probabilities = predict_cache(checkpoint, features, split)
     return {name: smooth(values.argmax(axis=1), smoothing, window) for name, values in probabilities.items()}
