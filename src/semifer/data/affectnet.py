@@ -79,7 +79,7 @@ class AffectNetReader(FaceReader):
             axis=1,
         )
         mapping = np.array([affectnet_to_abaw(code) for code in range(AFFECTNET_CODES)])
-        self._labels = mapping[codes].astype(np.int64)
+        self.labels = mapping[codes].astype(np.int64)
         self.expression_codes = codes
         self._where_prefix = str(self.csv_path)
         self._image_prefix = f"{self.root / IMAGES}{os.sep}"
@@ -122,10 +122,6 @@ class AffectNetReader(FaceReader):
                 "is not an integer"
             )
         return values.astype(np.int64)
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self._labels
 
     def key(self, index: int) -> str:
         return str(self._paths[index])

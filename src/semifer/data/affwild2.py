@@ -154,14 +154,10 @@ class AffWild2Frames(FaceReader):
             labels.append(video_labels[numbers - 1])
         self._video_ids = np.concatenate(video_ids or [np.empty(0, np.int32)])
         self._frame_numbers = np.concatenate(frame_numbers or [np.empty(0, np.int32)])
-        self._labels = np.concatenate(labels or [np.empty(0, np.int64)])
+        self.labels = np.concatenate(labels or [np.empty(0, np.int64)])
         # Plain strings, not Path joins: building paths per load cost ~10% of a 112px decode.
         folder = self.videos.image_folder
         self._prefixes = [f"{folder}{os.sep}{name}{os.sep}" for name in self.videos.names]
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self._labels
 
     def key(self, index: int) -> str:
         name = self.videos.names[self._video_ids[index]]

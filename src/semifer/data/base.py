@@ -112,11 +112,7 @@ class FaceReader(ABC):
     """
 
     source: str  # short name of the format, e.g. "affectnet"
-
-    @property
-    @abstractmethod
-    def labels(self) -> np.ndarray:
-        """ABAW label per item, int64, ``-1`` where unlabeled."""
+    labels: np.ndarray  # ABAW label per item, int64, -1 where unlabeled; set by each reader
 
     @abstractmethod
     def read_bytes(self, index: int) -> bytes:

@@ -57,7 +57,7 @@ class ExpWReader(FaceReader):
         self._lines = np.array(lines, dtype=np.int64)
         self.expression_codes = np.array(codes, dtype=np.int64)
         mapping = np.array([expw_to_abaw(code) for code in range(EXPW_CODES)], dtype=np.int64)
-        self._labels = mapping[self.expression_codes]
+        self.labels = mapping[self.expression_codes]
         self._where_prefix = str(self.label_path)
         self._image_prefix = f"{self.root / IMAGE_FOLDER}{os.sep}"
 
@@ -75,10 +75,6 @@ class ExpWReader(FaceReader):
         if not 0 <= code < EXPW_CODES:
             raise DataFormatError(f"{where}: expression code {code} is outside 0..{EXPW_CODES - 1}")
         return fields[0], face_id, top, left, right, bottom, code
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self._labels
 
     def key(self, index: int) -> str:
         return f"{self._names[index]}#{int(self._face_ids[index])}"

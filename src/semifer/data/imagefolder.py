@@ -66,12 +66,8 @@ class ImageFolderReader(FaceReader):
             paths = _images_under(self.root)
             labels = [UNLABELED] * len(paths)
         self._paths = np.array(paths, dtype=object)
-        self._labels = np.array(labels, dtype=np.int64)
+        self.labels = np.array(labels, dtype=np.int64)
         self._prefix = f"{self.root}{os.sep}"
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self._labels
 
     def key(self, index: int) -> str:
         return str(self._paths[index])

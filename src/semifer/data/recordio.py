@@ -109,11 +109,7 @@ class RecordIOReader(FaceReader):
             )
         self._identities: np.ndarray | None = None
         # Image records are 1..image_end-1: item i is record i + 1.
-        self._labels = np.full(max(self.image_end - 1, 0), UNLABELED, dtype=np.int64)
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self._labels
+        self.labels = np.full(max(self.image_end - 1, 0), UNLABELED, dtype=np.int64)
 
     @property
     def indexed_records(self) -> int:

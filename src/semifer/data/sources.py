@@ -59,11 +59,7 @@ class UnlabeledView(FaceReader):
     def __init__(self, reader: FaceReader) -> None:
         self.reader = reader
         self.source = reader.source
-        self._labels = np.full(len(reader), UNLABELED, dtype=np.int64)
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self._labels
+        self.labels = np.full(len(reader), UNLABELED, dtype=np.int64)
 
     def read_bytes(self, index: int) -> bytes:
         return self.reader.read_bytes(index)
