@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
+from rich.console import Console
+from rich.logging import RichHandler
 
 app = typer.Typer(
     name="semifer",
@@ -11,3 +15,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
+
+
+def log_to_terminal(console: Console | None = None) -> None:
+    """INFO logs through rich, without source paths: what the training and review commands show."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)])

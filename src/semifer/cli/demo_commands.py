@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 
-from semifer.cli.app import app
+from semifer.cli.app import app, log_to_terminal
 
 
 @app.command("demo")
@@ -34,7 +32,7 @@ def demo_command(
         raise ConfigError("--seed and --seeds cannot be used together: --seeds 0,1,2 names every seed")
     seed_list = parse_seeds(seeds) if seeds is not None else None
     console = Console()
-    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)])
+    log_to_terminal(console)
     if seed_list is not None:
         summary = run_seeds(out, seed_list, quick=quick, console=console)
         console.print(f"\n[bold green]summary:[/] {summary}  (each seed's report: {out}/seed-<n>/report/report.md)")

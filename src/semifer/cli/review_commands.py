@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 
-from semifer.cli.app import app
+from semifer.cli.app import app, log_to_terminal
 
 
 @app.command("review")
@@ -30,6 +28,6 @@ def review_command(
     """Write an offline review site: F1, clickable confusion matrices, and a frame-by-frame viewer per video."""
     from semifer.review import review
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(show_path=False)])
+    log_to_terminal()
     page = review(source, out, labels=labels, video=video, features=features, images=images, split=split, smoothing=smoothing, window=window)
     Console().print(f"review: {page}  (open it in a browser; it works from disk)", highlight=False)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 
-from semifer.cli.app import app
+from semifer.cli.app import app, log_to_terminal
 
 
 @app.command("train-spatial")
@@ -23,7 +21,7 @@ def train_spatial_command(
     from semifer.ssl.config import SpatialConfig
     from semifer.ssl.loop import train_spatial
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(show_path=False)])
+    log_to_terminal()
     spatial = load_config(SpatialConfig, recipe_path(config), list(overrides or []))
     run = train_spatial(spatial, progress=progress)
     Console().print(f"stage 1 run: [bold]{run}[/]")

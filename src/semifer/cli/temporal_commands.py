@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 
-from semifer.cli.app import app
-
-
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(show_path=False)])
+from semifer.cli.app import app, log_to_terminal
 
 
 @app.command("extract-features")
@@ -31,7 +25,7 @@ def extract_features_command(
     """Cache one feature vector per frame from the frozen stage-1 student (sharded under torchrun)."""
     from semifer.temporal.extraction import extract_features
 
-    _logging()
+    log_to_terminal()
     cache = extract_features(checkpoint, data, out, split, batch_size, workers, device, progress)
     Console().print(f"feature cache: [bold]{cache}[/]")
 
@@ -47,7 +41,7 @@ def train_temporal_command(
     from semifer.temporal.config import TemporalConfig
     from semifer.temporal.trainer import train_temporal
 
-    _logging()
+    log_to_terminal()
     run = train_temporal(load_config(TemporalConfig, recipe_path(config), list(overrides or [])), progress=progress)
     Console().print(f"stage 2 run: [bold]{run}[/] (model: {run / 'best'})")
 
@@ -68,7 +62,7 @@ def submit_command(
     from semifer.errors import DataFormatError
     from semifer.temporal.evaluate import predict_split
 
-    _logging()
+    log_to_terminal()
     wanted: list[str] = []
     if videos is not None:  # read first: a bad list should not cost a whole prediction run
         if not videos.is_file():
@@ -102,17 +96,17 @@ def evaluate_command(
     """Macro F1, per-class F1 and confusion matrix over all annotated frames, raw and smoothed."""
     from semifer.abaw.alignment import annotation_targets
     from semifer.abaw.submission import read_submission
-    from semifer.report import plot_confusion_matrix, plot_per_class_f1, print_confusion_matrix, print_f1_table
+    from semifer.report import confusion_table, f1_table, plot_confusion_matrix, plot_per_class_f1
     from semifer.temporal.evaluate import evaluate_labels
 
-    _logging()
+    log_to_terminal()
     predicted = read_submission(predictions, annotations)
     targets = annotation_targets(annotations, predicted, images, source=str(predictions))
     result = evaluate_labels(predicted, targets, smoothing, window, source=str(predictions))
     reports = {"raw": result.raw, f"{smoothing} ({window})": result.smoothed}
     console = Console()
-    print_f1_table(reports, title=f"{predictions.name}: {len(targets)} videos", console=console)
-    print_confusion_matrix(result.raw.matrix, console=console)
+    console.print(f1_table(reports, title=f"{predictions.name}: {len(targets)} videos"))
+    console.print(confusion_table(result.raw.matrix))
     if plots is not None:
         plot_confusion_matrix(result.raw.matrix, plots / "confusion-raw.png", "raw predictions")
         plot_confusion_matrix(result.smoothed.matrix, plots / "confusion-smoothed.png", f"{smoothing} vote ({window})")
@@ -138,10 +132,10 @@ def ablation_command(
     workers: int = typer.Option(2, "--workers"),
 ) -> None:
     """The paper's Table 1 rows on the validation split: supervised, SSL, + temporal, + smoothing."""
-    from semifer.report import print_f1_table
+    from semifer.report import f1_table
     from semifer.temporal.ablation import run_ablation
 
-    _logging()
+    log_to_terminal()
     ablation = run_ablation(supervised, ssl, temporal, data, cache, out, split, smoothing, window, num_workers=workers)
-    print_f1_table({row.name: row.report for row in ablation.rows}, title=f"ablation ({split})")
+    Console().print(f1_table({row.name: row.report for row in ablation.rows}, title=f"ablation ({split})"))
     Console().print(f"table: [bold]{out}[/]")
