@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from rich.console import Console
 from rich.table import Table
 
 from semifer.checkpoint import atomic_path
@@ -31,10 +30,6 @@ def f1_table(reports: Mapping[str, F1Report], title: str = "macro F1") -> Table:
     return table
 
 
-def print_f1_table(reports: Mapping[str, F1Report], title: str = "macro F1", console: Console | None = None) -> None:
-    (console or Console()).print(f1_table(reports, title))
-
-
 def confusion_table(matrix: np.ndarray, title: str = "confusion matrix (rows: true, columns: predicted)") -> Table:
     table = Table(title=title)
     table.add_column("true \\ pred")
@@ -43,10 +38,6 @@ def confusion_table(matrix: np.ndarray, title: str = "confusion matrix (rows: tr
     for name, row in zip(ABAW_CLASSES, np.asarray(matrix)):
         table.add_row(name, *(str(int(value)) for value in row))
     return table
-
-
-def print_confusion_matrix(matrix: np.ndarray, title: str = "confusion matrix (rows: true, columns: predicted)", console: Console | None = None) -> None:
-    (console or Console()).print(confusion_table(matrix, title))
 
 
 def plot_confusion_matrix(matrix: np.ndarray, path: Path, title: str = "confusion matrix") -> Path:
