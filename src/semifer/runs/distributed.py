@@ -88,21 +88,18 @@ def barrier() -> None:
         dist.barrier()
 
 
-def all_reduce_mean(value: torch.Tensor) -> torch.Tensor:
-    """Mean over ranks (identity when not distributed), so every rank sees the same number."""
-    if not dist.is_initialized():
-        return value
-    value = value.detach().clone()
-    dist.all_reduce(value, op=dist.ReduceOp.SUM)
-    return value / dist.get_world_size()
-
-
 def all_reduce_sum(value: torch.Tensor) -> torch.Tensor:
+    """Sum over ranks (identity when not distributed), so every rank sees the same number."""
     if not dist.is_initialized():
         return value
     value = value.detach().clone()
     dist.all_reduce(value, op=dist.ReduceOp.SUM)
     return value
+
+
+def all_reduce_mean(value: torch.Tensor) -> torch.Tensor:
+    """Mean over ranks (identity when not distributed)."""
+    return all_reduce_sum(value) / dist.get_world_size() if dist.is_initialized() else value
 
 
 def broadcast_buffers(model: nn.Module) -> None:
