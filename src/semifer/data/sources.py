@@ -11,7 +11,7 @@ import numpy as np
 
 from semifer.data.affectnet import AffectNetReader
 from semifer.data.affwild2 import AffWild2Frames
-from semifer.data.base import Box, FaceReader
+from semifer.data.base import FaceReader
 from semifer.data.expw import ExpWReader
 from semifer.data.imagefolder import ImageFolderReader
 from semifer.data.recordio import RecordIOReader
@@ -53,27 +53,6 @@ _OPENERS: dict[str, Callable[[Path, SourceConfig], FaceReader]] = {
 FORMATS = tuple(format.value for format in Format)
 
 
-class UnlabeledView(FaceReader):
-    """The images of another reader with every label hidden (-1)."""
-
-    def __init__(self, reader: FaceReader) -> None:
-        self.reader = reader
-        self.source = reader.source
-        self.labels = np.full(len(reader), UNLABELED, dtype=np.int64)
-
-    def read_bytes(self, index: int) -> bytes:
-        return self.reader.read_bytes(index)
-
-    def where(self, index: int) -> str:
-        return self.reader.where(index)
-
-    def key(self, index: int) -> str:
-        return self.reader.key(index)
-
-    def box(self, index: int) -> Box | None:
-        return self.reader.box(index)
-
-
 def open_reader(config: SourceConfig) -> FaceReader:
     """Open the reader ``config`` names; a missing path or an empty source is a DataFormatError."""
     opener = _OPENERS.get(config.format)
@@ -88,5 +67,5 @@ def open_reader(config: SourceConfig) -> FaceReader:
     if len(reader) == 0:
         raise DataFormatError(f"{path}: no {config.format} images in split {config.split!r}")
     if not config.labeled and config.format != "imagefolder":
-        return UnlabeledView(reader)
+        reader.labels = np.full(len(reader), UNLABELED, dtype=np.int64)  # served as unlabeled images
     return reader
