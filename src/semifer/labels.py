@@ -10,16 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-ABAW_CLASSES: tuple[str, ...] = (
-    "Neutral",
-    "Anger",
-    "Disgust",
-    "Fear",
-    "Happiness",
-    "Sadness",
-    "Surprise",
-    "Other",
-)
+ABAW_CLASSES: tuple[str, ...] = ("Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise", "Other")
 NUM_CLASSES = len(ABAW_CLASSES)
 UNLABELED = -1
 OTHER = ABAW_CLASSES.index("Other")
@@ -50,9 +41,7 @@ def expw_to_abaw(code: int) -> int:
     return EXPW_TO_ABAW[code]
 
 
-def split_per_class(
-    labels: np.ndarray, per_class: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def split_per_class(labels: np.ndarray, per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The paper's mixing: keep ``per_class`` labeled images of each class, the rest unlabeled.
 
     Returns ``(labeled_indices, unlabeled_indices)`` into ``labels``. Items already

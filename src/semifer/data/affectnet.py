@@ -8,28 +8,20 @@ Each CSV row names an image under ``Manually_Annotated_Images/``, its face box
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
-from semifer.data.base import Box, ClosingWriter, FaceReader, non_utf8_error, read_file
+from semifer.data.base import Box, ClosingWriter, ListedFaceReader, non_utf8_error
 from semifer.errors import DataFormatError
 from semifer.labels import AFFECTNET_CODES, affectnet_to_abaw
 
 COLUMNS = (
-    "subDirectory_filePath",
-    "face_x",
-    "face_y",
-    "face_width",
-    "face_height",
-    "facial_landmarks",
-    "expression",
-    "valence",
-    "arousal",
-)
+    "subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "facial_landmarks", "expression",
+    "valence", "arousal",
+)  # fmt: skip
 NUMERIC_COLUMNS = ("face_x", "face_y", "face_width", "face_height", "expression")
 SPLIT_FILES = {"train": "training.csv", "training": "training.csv", "validation": "validation.csv"}
 LISTS = "Manually_Annotated_file_lists"
@@ -41,12 +33,10 @@ def split_file(split: str) -> str:
     try:
         return SPLIT_FILES[split.lower()]
     except KeyError:
-        raise DataFormatError(
-            f"unknown AffectNet split {split!r}; use one of {sorted(SPLIT_FILES)}"
-        ) from None
+        raise DataFormatError(f"unknown AffectNet split {split!r}; use one of {sorted(SPLIT_FILES)}") from None
 
 
-class AffectNetReader(FaceReader):
+class AffectNetReader(ListedFaceReader):
     """One AffectNet split; the CSV is parsed once (paths, boxes, codes), images on demand.
 
     The released ``validation.csv`` has no header row while ``training.csv`` has one: both work.
@@ -68,21 +58,12 @@ class AffectNetReader(FaceReader):
                 f"{self.csv_path}:{self._lines[bad[0]]}: expression code {codes[bad[0]]} "
                 f"is outside 0..{AFFECTNET_CODES - 1}"
             )
-        self._paths = table[COLUMNS[0]].to_numpy(dtype=object)
-        self._boxes = np.stack(
-            [
-                numbers["face_x"],
-                numbers["face_y"],
-                numbers["face_x"] + numbers["face_width"],
-                numbers["face_y"] + numbers["face_height"],
-            ],
-            axis=1,
-        )
+        left, top = numbers["face_x"], numbers["face_y"]
+        boxes = np.stack([left, top, left + numbers["face_width"], top + numbers["face_height"]], axis=1)
+        self._list(self.csv_path, self.root / IMAGES, table[COLUMNS[0]].to_numpy(dtype=object), boxes, self._lines)
         mapping = np.array([affectnet_to_abaw(code) for code in range(AFFECTNET_CODES)])
         self.labels = mapping[codes].astype(np.int64)
         self.expression_codes = codes
-        self._where_prefix = str(self.csv_path)
-        self._image_prefix = f"{self.root / IMAGES}{os.sep}"
 
     def _read_rows(self) -> pd.DataFrame:
         """The path and numeric columns of every row, as strings; ``self._lines`` gets each row's line.
@@ -117,27 +98,11 @@ class AffectNetReader(FaceReader):
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
         bad = np.flatnonzero(np.isnan(values) | (values != np.round(values)))
         if bad.size:
-            raise DataFormatError(
-                f"{self.csv_path}:{self._lines[bad[0]]}: {name} {column.iloc[bad[0]]!r} "
-                "is not an integer"
-            )
+            raise DataFormatError(f"{self.csv_path}:{self._lines[bad[0]]}: {name} {column.iloc[bad[0]]!r} is not an integer")
         return values.astype(np.int64)
 
     def key(self, index: int) -> str:
-        return str(self._paths[index])
-
-    def where(self, index: int) -> str:
-        return f"{self._where_prefix}:{self._lines[index]} ({self._paths[index]})"
-
-    def box(self, index: int) -> Box:
-        return Box(*self._boxes[index].tolist())
-
-    def image_file(self, index: int) -> str:
-        """Path of item ``index``'s image (``semifer inspect`` reads its size from the header)."""
-        return self._image_prefix + self._paths[index]
-
-    def read_bytes(self, index: int) -> bytes:
-        return read_file(self.image_file(index))
+        return str(self._images[index])
 
 
 class AffectNetWriter(ClosingWriter):
@@ -148,33 +113,15 @@ class AffectNetWriter(ClosingWriter):
         self._files: dict[str, tuple[TextIO, csv.DictWriter]] = {}
 
     def add(
-        self,
-        split: str,
-        sub_path: str,
-        image: bytes,
-        box: Box,
-        expression: int,
-        valence: float = 0.0,
-        arousal: float = 0.0,
-        landmarks: str = "",
-    ) -> None:
+        self, split: str, sub_path: str, image: bytes, box: Box, expression: int,
+        valence: float = 0.0, arousal: float = 0.0, landmarks: str = "",
+    ) -> None:  # fmt: skip
         """Write ``image`` to ``Manually_Annotated_Images/<sub_path>`` and its CSV row."""
         target = self.root / IMAGES / sub_path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(image)
-        self._writer(split).writerow(
-            {
-                "subDirectory_filePath": sub_path,
-                "face_x": box.left,
-                "face_y": box.top,
-                "face_width": box.width,
-                "face_height": box.height,
-                "facial_landmarks": landmarks,
-                "expression": int(expression),
-                "valence": valence,
-                "arousal": arousal,
-            }
-        )
+        row = (sub_path, box.left, box.top, box.width, box.height, landmarks, int(expression), valence, arousal)
+        self._writer(split).writerow(dict(zip(COLUMNS, row, strict=True)))
 
     def _writer(self, split: str) -> csv.DictWriter:
         name = split_file(split)

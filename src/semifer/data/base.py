@@ -7,6 +7,7 @@ until asked, so a 5.8M-image MS1MV2 costs an offset table, not the images.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 from semifer.errors import CorruptImageError, DataFormatError, FaceBoxError
 
 __all__ = [
-    "Box", "CorruptImageError", "DataFormatError", "FaceBoxError", "FaceReader", "crop", "decode_image",
+    "Box", "CorruptImageError", "DataFormatError", "FaceBoxError", "FaceReader", "ListedFaceReader", "crop", "decode_image",
     "non_utf8_error", "read_file", "read_text",
 ]
 
@@ -137,6 +138,32 @@ class FaceReader(ABC):
         """Decode and crop item ``index`` to an RGB uint8 array (raises ``CorruptImageError``)."""
         where = self.where(index)
         return crop(decode_image(self.read_bytes(index), where), self.box(index), where)
+
+
+class ListedFaceReader(FaceReader):
+    """Faces listed one per line of an index file (AffectNet's CSV, ExpW's ``label.lst``), each
+    a box in an image of one folder; the subclass parses its file and calls ``_list``."""
+
+    def _list(self, list_path: Path, image_folder: Path, images: np.ndarray, boxes: np.ndarray, lines: np.ndarray) -> None:
+        """Items: ``images`` (paths under ``image_folder``), ``(left, top, right, bottom)`` boxes, list-file lines."""
+        # Plain strings, not Path joins: building paths per load cost ~10% of a 112px decode.
+        self._where_prefix, self._image_prefix = str(list_path), f"{image_folder}{os.sep}"
+        self._images = np.asarray(images, dtype=object)
+        self._boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+        self._lines = np.asarray(lines, dtype=np.int64)
+
+    def where(self, index: int) -> str:
+        return f"{self._where_prefix}:{int(self._lines[index])} ({self._images[index]})"
+
+    def box(self, index: int) -> Box:
+        return Box(*self._boxes[index].tolist())
+
+    def image_file(self, index: int) -> str:
+        """Path of item ``index``'s image (``semifer inspect`` reads its size from the header)."""
+        return self._image_prefix + self._images[index]
+
+    def read_bytes(self, index: int) -> bytes:
+        return read_file(self.image_file(index))
 
 
 class ClosingWriter(ABC):

@@ -27,7 +27,7 @@ from semifer.data.affwild2 import (
     AffWild2Videos,
     find_expr_annotations,
 )
-from semifer.data.base import FaceReader
+from semifer.data.base import FaceReader, ListedFaceReader
 from semifer.data.expw import LABEL_FILE, ExpWReader
 from semifer.data.imagefolder import CLASS_BY_NAME, ImageFolderReader
 from semifer.data.recordio import RecordIOReader
@@ -162,7 +162,7 @@ def _header_size(path: str) -> tuple[int, int] | None:
         return None
 
 
-def _check_boxes(reader: AffectNetReader | ExpWReader) -> Check:
+def _check_boxes(reader: ListedFaceReader) -> Check:
     """Every face box against its image's size (ExpW lists the faces of one image together)."""
     check = Check("face boxes", len(reader), "outside their image (or image unreadable)")
     last_path, size = "", None
@@ -201,7 +201,7 @@ def _summarise_reader(
         class_counts=_class_counts(reader.labels),
         unlabeled=int((reader.labels == UNLABELED).sum()),
     )
-    if isinstance(reader, (AffectNetReader, ExpWReader)):
+    if isinstance(reader, ListedFaceReader):
         summary.checks.append(_check_boxes(reader))
     if isinstance(reader, RecordIOReader):
         summary.checks.append(_check_records(reader))
