@@ -20,7 +20,7 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
-from semifer.data.affectnet import LISTS, SPLIT_FILES, AffectNetReader
+from semifer.data.affectnet import LISTS, SPLIT_FILES
 from semifer.data.affwild2 import (
     SPLIT_FOLDERS,
     AffWild2Frames,
@@ -28,9 +28,10 @@ from semifer.data.affwild2 import (
     find_expr_annotations,
 )
 from semifer.data.base import FaceReader, ListedFaceReader
-from semifer.data.expw import LABEL_FILE, ExpWReader
-from semifer.data.imagefolder import CLASS_BY_NAME, ImageFolderReader
+from semifer.data.expw import LABEL_FILE
+from semifer.data.imagefolder import CLASS_BY_NAME
 from semifer.data.recordio import RecordIOReader
+from semifer.data.sources import OPENERS, SourceConfig
 from semifer.errors import CorruptImageError, DataFormatError
 from semifer.labels import ABAW_CLASSES, NUM_CLASSES, UNLABELED
 
@@ -130,7 +131,7 @@ def inspect_folder(path: Path | str, check_images: bool = False) -> InspectRepor
         )
     sources: list[SourceSummary] = []
     for name, folder in formats:
-        sources.extend(_SUMMARISERS[name](folder, check_images))
+        sources.extend(_summaries(name, folder, check_images))
     return InspectReport(path=str(path), sources=sources)
 
 
@@ -147,7 +148,7 @@ def _count_corrupt(reader: FaceReader, summary: SourceSummary) -> None:
             reader.load(index)
         except CorruptImageError as error:
             summary.corrupt += 1
-            if len(summary.corrupt_examples) < 5:
+            if len(summary.corrupt_examples) < EXAMPLES:
                 summary.corrupt_examples.append(error.where)
     if summary.corrupt:
         logger.warning("%s: %d undecodable images", summary.path, summary.corrupt)
@@ -183,13 +184,6 @@ def _check_boxes(reader: ListedFaceReader) -> Check:
     return check
 
 
-def _check_records(reader: RecordIOReader) -> Check:
-    """The framing of every record the ``.idx`` names (magic, flag, length, header room)."""
-    check = Check("record headers", reader.indexed_records, "malformed")
-    check.problems, check.examples = reader.check_headers(EXAMPLES)
-    return check
-
-
 def _summarise_reader(
     name: str, folder: Path, split: str, reader: FaceReader, check_images: bool
 ) -> SourceSummary:
@@ -204,13 +198,29 @@ def _summarise_reader(
     if isinstance(reader, ListedFaceReader):
         summary.checks.append(_check_boxes(reader))
     if isinstance(reader, RecordIOReader):
-        summary.checks.append(_check_records(reader))
+        # The framing of every record the .idx names (magic, flag, length, header room).
+        records = Check("record headers", reader.indexed_records, "malformed")
+        records.problems, records.examples = reader.check_headers(EXAMPLES)
+        summary.checks.append(records)
+        if (folder / "property").is_file():
+            summary.identities = int((folder / "property").read_text().split(",")[0])
     for check in summary.checks:
         if check.problems:
             logger.warning("%s %s: %d of %d %s %s", name, split, check.problems, check.checked, check.name, check.failure)
     if check_images:
         _count_corrupt(reader, summary)
     return summary
+
+
+def _summaries(name: str, folder: Path, check_images: bool) -> list[SourceSummary]:
+    """One summary per split of the ``name`` source in ``folder``."""
+    if name == "affwild2":
+        return _affwild2(folder, check_images)
+    splits = ["all"]
+    if name == "affectnet":
+        splits = [split for split in ("train", "validation") if (folder / LISTS / SPLIT_FILES[split]).is_file()]
+    readers = {split: OPENERS[name](folder, SourceConfig(name, str(folder), split)) for split in splits}
+    return [_summarise_reader(name, folder, split, reader, check_images) for split, reader in readers.items()]
 
 
 def _affwild2(folder: Path, check_images: bool) -> list[SourceSummary]:
@@ -238,41 +248,6 @@ def _affwild2(folder: Path, check_images: bool) -> list[SourceSummary]:
             _count_corrupt(AffWild2Frames(folder, split), summary)
         summaries.append(summary)
     return summaries
-
-
-def _affectnet(folder: Path, check_images: bool) -> list[SourceSummary]:
-    lists = folder / LISTS
-    splits = [split for split in ("train", "validation") if (lists / SPLIT_FILES[split]).is_file()]
-    return [
-        _summarise_reader("affectnet", folder, split, AffectNetReader(folder, split), check_images)
-        for split in splits
-    ]
-
-
-def _expw(folder: Path, check_images: bool) -> list[SourceSummary]:
-    return [_summarise_reader("expw", folder, "all", ExpWReader(folder), check_images)]
-
-
-def _ms1mv2(folder: Path, check_images: bool) -> list[SourceSummary]:
-    summary = _summarise_reader("ms1mv2", folder, "all", RecordIOReader(folder), check_images)
-    property_file = folder / "property"
-    if property_file.is_file():
-        summary.identities = int(property_file.read_text().split(",")[0])
-    return [summary]
-
-
-def _imagefolder(folder: Path, check_images: bool) -> list[SourceSummary]:
-    reader = ImageFolderReader(folder, labeled=True)
-    return [_summarise_reader("imagefolder", folder, "all", reader, check_images)]
-
-
-_SUMMARISERS = {
-    "affwild2": _affwild2,
-    "affectnet": _affectnet,
-    "expw": _expw,
-    "ms1mv2": _ms1mv2,
-    "imagefolder": _imagefolder,
-}
 
 
 def _cell(value: int | None) -> str:

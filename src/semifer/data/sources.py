@@ -43,7 +43,7 @@ class Format(StrEnum):
     imagefolder = "imagefolder"
 
 
-_OPENERS: dict[str, Callable[[Path, SourceConfig], FaceReader]] = {
+OPENERS: dict[str, Callable[[Path, SourceConfig], FaceReader]] = {
     Format.affwild2: lambda path, config: AffWild2Frames(path, config.split),
     Format.affectnet: lambda path, config: AffectNetReader(path, config.split),
     Format.expw: lambda path, config: ExpWReader(path),
@@ -55,7 +55,7 @@ FORMATS = tuple(format.value for format in Format)
 
 def open_reader(config: SourceConfig) -> FaceReader:
     """Open the reader ``config`` names; a missing path or an empty source is a DataFormatError."""
-    opener = _OPENERS.get(config.format)
+    opener = OPENERS.get(config.format)
     if opener is None:
         raise DataFormatError(
             f"unknown data format {config.format!r} for {config.path}; known: {', '.join(FORMATS)}"
