@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -42,10 +43,7 @@ def confusion_table(matrix: np.ndarray, title: str = "confusion matrix (rows: tr
 
 def plot_confusion_matrix(matrix: np.ndarray, path: Path, title: str = "confusion matrix") -> Path:
     """Row-normalised confusion matrix as a PNG (counts printed in each cell)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     matrix = np.asarray(matrix)
     rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
@@ -65,10 +63,7 @@ def plot_confusion_matrix(matrix: np.ndarray, path: Path, title: str = "confusio
 
 def plot_per_class_f1(reports: Mapping[str, F1Report], path: Path, title: str = "per-class F1") -> Path:
     """Grouped bars of per-class F1, one group per class, one bar per report."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(figsize=(9, 4))
     width = 0.8 / max(len(reports), 1)
@@ -91,13 +86,21 @@ def markdown_table(rows: list[tuple[str, float, int]], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_figure(figure: "Figure", path: Path, dpi: int = 120) -> Path:
-    """Write ``figure`` as PNG atomically (temporary file, then rename) and close it."""
+def pyplot() -> ModuleType:
+    """``matplotlib.pyplot`` on the Agg backend (files only, no display), imported on first use."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_figure(figure: "Figure", path: Path, dpi: int = 120) -> Path:
+    """Write ``figure`` as PNG atomically (temporary file, then rename) and close it."""
     try:
         with atomic_path(path) as temporary:
             figure.savefig(temporary, dpi=dpi, format="png")
     finally:
-        plt.close(figure)
+        pyplot().close(figure)
     return Path(path)

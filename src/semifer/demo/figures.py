@@ -11,15 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from semifer.labels import ABAW_CLASSES  # noqa: E402
-from semifer.report import save_figure  # noqa: E402
-from semifer.smoothing import runs  # noqa: E402
+from semifer.labels import ABAW_CLASSES
+from semifer.report import pyplot, save_figure
+from semifer.smoothing import runs
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, float]]:
@@ -68,7 +64,7 @@ def plot_curves(
     drawn = [panel for panel in panels if any(_series(runs.get(run, []), key)[0].size for run, key in panel.lines.values())]
     if not drawn:
         return None
-    figure, axes = plt.subplots(1, len(drawn), figsize=(4.6 * len(drawn), 3.6), squeeze=False)
+    figure, axes = pyplot().subplots(1, len(drawn), figsize=(4.6 * len(drawn), 3.6), squeeze=False)
     for axis, panel in zip(axes[0], drawn):
         for name, (run, key) in panel.lines.items():
             steps, values = _series(runs.get(run, []), key)
@@ -91,7 +87,7 @@ def plot_timeline(
 ) -> Path:
     """True, raw and smoothed labels of one video along time; grey spans mark frames with no face."""
     frames = np.arange(1, len(truth) + 1)
-    figure, axes = plt.subplots(3, 1, figsize=(12, 5.5), sharex=True, sharey=True)
+    figure, axes = pyplot().subplots(3, 1, figsize=(12, 5.5), sharex=True, sharey=True)
     for axis, labels, name, colour in zip(
         axes, (truth, raw, smoothed), ("true label", "raw prediction", "smoothed prediction"), ("black", "tab:blue", "tab:red")
     ):

@@ -21,7 +21,7 @@ from semifer.errors import InputError
 from semifer.inference.outputs import main_rows
 from semifer.inference.video_io import FrameSource
 from semifer.labels import ABAW_CLASSES
-from semifer.report import save_figure
+from semifer.report import pyplot, save_figure
 from semifer.smoothing import runs
 
 # One colour per class (RGB), the same in the video and the plot.
@@ -80,11 +80,7 @@ def write_annotated_video(source: FrameSource, table: pd.DataFrame, path: Path) 
 
 def plot_timeline(table: pd.DataFrame, path: Path, title: str) -> Path:
     """Probabilities over time (top) and raw vs smoothed labels with no-face spans (bottom), as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rows = main_rows(table)
     frames = rows["frame"].to_numpy()
     probabilities = rows[list(ABAW_CLASSES)].to_numpy(dtype=float).T  # (classes, frames)
