@@ -58,25 +58,20 @@ SPATIAL_RUNS: dict[str, list[str]] = {
 
 @dataclass
 class DemoPaths:
+    """Where a demo folder keeps the data, the runs, the caches, the report and the stage markers."""
+
     out: Path
 
-    @property
-    def data(self) -> Path:
-        return self.out / "data"
+    def __post_init__(self) -> None:
+        self.data = self.out / "data"
+        self.report = self.out / "report"
+        self.review = self.out / "review"
 
     def run(self, name: str) -> Path:
         return self.out / "runs" / name
 
     def features(self, name: str) -> Path:
         return self.out / "features" / name
-
-    @property
-    def report(self) -> Path:
-        return self.out / "report"
-
-    @property
-    def review(self) -> Path:
-        return self.out / "review"
 
     def marker(self, stage: str) -> Path:
         return self.out / "stages" / f"{stage}.json"
