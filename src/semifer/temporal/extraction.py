@@ -115,19 +115,19 @@ def extract_videos(
         num_workers=num_workers,
         pin_memory=torch.cuda.is_available(),
     )
-    buffers: dict[int, tuple[Tensor, Tensor, Tensor]] = {}
+    buffers: dict[int, tuple[Tensor, Tensor, Tensor]] = {}  # features, mask, logits of each video under way
     flushed = 0
+
+    def empty(video: VideoFrames, classes: int) -> tuple[Tensor, Tensor, Tensor]:
+        frames = len(video.labels)
+        return torch.zeros(frames, feature_dim), torch.zeros(frames, dtype=torch.bool), torch.zeros(frames, classes)
 
     def flush(until: int) -> None:
         nonlocal flushed
         while flushed < until:
             video, digest = todo[flushed]
-            frames = len(video.labels)
-            features, mask, logits = buffers.pop(
-                flushed,
-                (torch.zeros(frames, feature_dim), torch.zeros(frames, dtype=torch.bool), torch.zeros(frames, NUM_CLASSES)),
-            )
-            metadata = {"checkpoint_digest": checkpoint_digest, "frames_digest": digest, "feature_dim": str(feature_dim), "frames": str(frames), "video": video.name}
+            features, mask, logits = buffers.pop(flushed) if flushed in buffers else empty(video, NUM_CLASSES)
+            metadata = {"checkpoint_digest": checkpoint_digest, "frames_digest": digest, "feature_dim": str(feature_dim), "frames": str(len(video.labels)), "video": video.name}
             write_video(video_path(out, split, video.name), features, mask, torch.from_numpy(video.labels), logits, metadata)
             summary.written.append(video.name)
             flushed += 1
@@ -139,8 +139,7 @@ def extract_videos(
             features, logits = features.float().cpu(), logits.float().cpu()
             for v in torch.unique_consecutive(video_index).tolist():
                 if v not in buffers:
-                    frames = len(todo[v][0].labels)
-                    buffers[v] = (torch.zeros(frames, feature_dim), torch.zeros(frames, dtype=torch.bool), torch.zeros(frames, logits.shape[1]))
+                    buffers[v] = empty(todo[v][0], logits.shape[1])
                 rows = (video_index == v) & ok
                 buffers[v][0][frame_index[rows]] = features[rows]
                 buffers[v][1][frame_index[rows]] = True
@@ -151,11 +150,6 @@ def extract_videos(
             bar.advance(task, len(images))
         flush(len(todo))
     return summary
-
-
-def distributed_rank() -> tuple[int, int]:
-    """``(rank, world_size)`` from the variables ``torchrun`` sets; ``(0, 1)`` otherwise."""
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
 def extract_features(
@@ -180,7 +174,7 @@ def extract_features(
         raise CheckpointError(f"{checkpoint} is not a stage-1 checkpoint: no student.safetensors")
     encoder = FrameEncoder.from_stage1(checkpoint).to(resolve_device(device))  # one GPU per torchrun rank
     spec, digest = encoder.spec, encoder.stage1["digest"]
-    rank, world_size = distributed_rank()
+    rank, world_size = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))  # set by torchrun
     if rank == 0:
         _write_index(out, checkpoint, digest, spec)
     shape = (3, spec.image_size, spec.image_size)
