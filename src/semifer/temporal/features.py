@@ -19,7 +19,6 @@ without decoding a single image again.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 
-from semifer.checkpoint import atomic_write_json, save_tensors
+from semifer.checkpoint import atomic_write_json, read_json, save_tensors
 from semifer.errors import CheckpointError, DataFormatError
 from semifer.models.frame_encoder import FrameEncoder
 
@@ -82,13 +81,9 @@ def write_index(cache: Path, payload: dict[str, Any]) -> None:
 
 def read_index(cache: Path) -> dict[str, Any]:
     """``cache.json`` of a cache folder: which checkpoint wrote it and the feature size."""
-    path = Path(cache) / INDEX_FILE
-    if not path.is_file():
+    if not (Path(cache) / INDEX_FILE).is_file():
         raise CheckpointError(f"{cache} is not a feature cache: no {INDEX_FILE} (run semifer extract-features)")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise CheckpointError(f"corrupt {path}: {error}") from None
+    return read_json(cache, INDEX_FILE)
 
 
 @dataclass
