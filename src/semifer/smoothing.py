@@ -29,15 +29,12 @@ class Smoothing(StrEnum):
     none = "none"
 
 
-SMOOTHING_METHODS = tuple(method.value for method in Smoothing)
-
-
 def smoothing_method(name: str) -> Smoothing:
     """``name`` as a ``Smoothing``; a ``ConfigError`` listing the choices for anything else."""
     try:
         return Smoothing(name)
     except ValueError:
-        raise ConfigError(f"unknown smoothing method {name!r}; choose one of {', '.join(SMOOTHING_METHODS)}") from None
+        raise ConfigError(f"unknown smoothing method {name!r}; choose one of {', '.join(Smoothing)}") from None
 
 
 def _check_labels(labels: np.ndarray, window: int, num_classes: int) -> np.ndarray:
@@ -108,7 +105,7 @@ def fill_missing(probabilities: np.ndarray, has_face: np.ndarray) -> np.ndarray:
 
 
 def smooth(labels: np.ndarray, method: str = "window", window: int = 30, num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """Apply one of ``SMOOTHING_METHODS`` to one video's labels."""
+    """Apply one of the ``Smoothing`` methods to one video's labels."""
     method = smoothing_method(method)
     if method is Smoothing.window:
         return window_vote(labels, window, num_classes)
