@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from semifer.checkpoint import list_checkpoints, load_checkpoint, prune_checkpoints, save_checkpoint, step_folder, tidy_run_folder
+from semifer.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint, step_folder, tidy_run_folder
 
 # The child saves ``best`` once, then dies by SIGKILL inside the second save, at the call
 # named by argv[2]: right before the new folder is renamed into place, or right after.
