@@ -127,7 +127,10 @@ def extract_videos(
         while flushed < until:
             video, digest = todo[flushed]
             features, mask, logits = buffers.pop(flushed) if flushed in buffers else empty(video, NUM_CLASSES)
-            metadata = {"checkpoint_digest": checkpoint_digest, "frames_digest": digest, "feature_dim": str(feature_dim), "frames": str(len(video.labels)), "video": video.name}
+            metadata = {
+                "checkpoint_digest": checkpoint_digest, "frames_digest": digest, "feature_dim": str(feature_dim),
+                "frames": str(len(video.labels)), "video": video.name,
+            }
             write_video(video_path(out, split, video.name), features, mask, torch.from_numpy(video.labels), logits, metadata)
             summary.written.append(video.name)
             flushed += 1
