@@ -81,7 +81,7 @@ class TemporalTask:
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         model = wrap(model, placement)
         # Under torchrun each rank takes every world-th clip of the epoch's order (all ranks the same count).
-        self.clips_per_rank = len(self.dataset) // placement.world if placement.world > 1 else len(self.dataset)
+        self.clips_per_rank = len(self.dataset) // placement.world
         self.steps_per_epoch = math.ceil(self.clips_per_rank / config.batch_size)
         total = config.epochs * self.steps_per_epoch
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config.warmup_steps, total))
