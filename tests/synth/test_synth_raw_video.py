@@ -7,9 +7,10 @@ from typing import Any
 
 import av
 import numpy as np
+import pytest
 
 from semifer.abaw.annotation import ABAW_HEADER, read_expr_annotation
-from semifer.synth.raw_video import FRAME_SIZE, RAW_FOLDER, RAW_NAME
+from semifer.synth.raw_video import FRAME_SIZE, RAW_FOLDER, RAW_NAME, RawVideoResult
 
 
 def test_raw_video_has_one_annotation_line_per_frame(tiny: Path, tiny_manifest: dict[str, Any]) -> None:
@@ -27,30 +28,50 @@ def test_raw_video_has_one_annotation_line_per_frame(tiny: Path, tiny_manifest: 
     assert columns["labels"] == labels.tolist()
 
 
-def test_default_detector_finds_the_person_in_most_frames(tiny: Path, tiny_manifest: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def two_shots(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[np.ndarray], RawVideoResult]:
+    """A raw video of two shots (two people), decoded: the frames and their truth."""
+    from semifer.synth.raw_video import SHOT_FRAMES, write_raw_video
+
+    folder = tmp_path_factory.mktemp("raw")
+    result = write_raw_video(folder, seed=3, length=2 * SHOT_FRAMES)
+    with av.open(str(folder / f"{RAW_NAME}.mp4")) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    return frames, result
+
+
+def test_default_detector_finds_the_person_in_most_frames(two_shots: tuple[list[np.ndarray], RawVideoResult]) -> None:
     from semifer.inference.detect import build_detector
 
     detector = build_detector()
-    has_face = tiny_manifest["sources"]["raw_video"]["has_image"]
-    with av.open(str(tiny / RAW_FOLDER / f"{RAW_NAME}.mp4")) as container:
-        found = [
-            bool(detector.detect(frame.to_ndarray(format="rgb24")))
-            for frame, visible in zip(container.decode(video=0), has_face, strict=True)
-            if visible
-        ]
-    # 18 of 40 here: this short stretch holds the head rolled 8-9 degrees, where the upright
-    # cascade starts to miss; over the demo's 300 frames it finds 84-92% (docs/inference.md).
-    assert sum(found) >= 0.4 * len(found), f"faces found in {sum(found)} of {len(found)} frames"
+    frames, result = two_shots
+    visible = [frame for frame, has_face in zip(frames[::3], result.has_face[::3], strict=True) if has_face]
+    found = [bool(detector.detect(frame)) for frame in visible]
+    # 84 of 88 here. The upright cascade misses heads rolled past about 8 degrees, so the share
+    # varies from person to person: 70-75% over the demo's eight people (docs/inference.md).
+    assert sum(found) >= 0.6 * len(found), f"faces found in {sum(found)} of {len(found)} frames"
 
 
-def test_a_longer_raw_video_cuts_between_people(tmp_path: Path) -> None:
-    from semifer.synth.raw_video import SHOT_FRAMES, write_raw_video
+def test_a_longer_raw_video_cuts_between_people(two_shots: tuple[list[np.ndarray], RawVideoResult]) -> None:
+    from semifer.synth.raw_video import SHOT_FRAMES
 
-    result = write_raw_video(tmp_path, seed=3, length=2 * SHOT_FRAMES)
-    with av.open(str(tmp_path / f"{RAW_NAME}.mp4")) as container:
-        frames = [frame.to_ndarray(format="rgb24").astype(np.float32) for frame in container.decode(video=0)]
+    frames, result = two_shots
     assert len(frames) == len(result.labels) == 2 * SHOT_FRAMES
-    change = [np.abs(b - a).mean() for a, b in zip(frames, frames[1:])]
+    pixels = [frame.astype(np.float32) for frame in frames]
+    change = [np.abs(b - a).mean() for a, b in zip(pixels, pixels[1:])]
     # the one cut (another person, another scene) is the largest change between frames, by far
     assert int(np.argmax(change)) == SHOT_FRAMES - 1
     assert max(change) > 4 * sorted(change)[-2]
+
+
+def test_the_demo_raw_video_shows_every_class() -> None:
+    from semifer.labels import NUM_CLASSES
+    from semifer.synth.generate import SCALES
+    from semifer.synth.raw_video import MAX_PEOPLE, plan_shots
+
+    for seed in range(3):
+        shots = plan_shots(SCALES["demo"].raw_frames, np.random.default_rng(seed))
+        classes = np.concatenate([shot.timeline.classes for shot in shots])
+        # every class, so that its macro F1 over the eight is comparable with the validation split's
+        assert set(classes.tolist()) == set(range(NUM_CLASSES))
+        assert len(shots) == MAX_PEOPLE

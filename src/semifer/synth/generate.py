@@ -59,7 +59,7 @@ SCALES: dict[str, Scale] = {
     # rather than the expression (supervised demo recipe, 800 steps: validation macro F1 0.10
     # with 72 people, 0.16 with 200; docs/stage1.md).
     "small": Scale(40, 4, (30, 60), 900, 320, 80, (8, 12), 250, (150, 250)),  # `semifer demo --quick`
-    "demo": Scale(200, 24, (30, 60), 3000, 1080, 400, (12, 22), 600, (80, 160)),
+    "demo": Scale(200, 24, (30, 60), 3000, 1080, 400, (12, 22), 1200, (80, 160)),
     "large": Scale(60, 20, (300, 900), 12000, 4300, 1600, (14, 26), 900),
 }
 
