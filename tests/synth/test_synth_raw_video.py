@@ -52,6 +52,24 @@ def test_default_detector_finds_the_person_in_most_frames(two_shots: tuple[list[
     assert sum(found) >= 0.6 * len(found), f"faces found in {sum(found)} of {len(found)} frames"
 
 
+def test_crop_boxes_frame_the_face_the_detector_finds(two_shots: tuple[list[np.ndarray], RawVideoResult]) -> None:
+    from semifer.inference.detect import build_detector
+    from semifer.synth.faces import CANVAS
+
+    detector = build_detector()
+    frames, result = two_shots
+    offsets = []
+    for index in np.flatnonzero(result.has_face)[::10]:
+        found = detector.detect(frames[index])
+        if found:
+            left, top, right, bottom = found[0].box
+            box = result.crop_boxes[index]
+            offsets.append(np.hypot((left + right - box[0] - box[2]) / 2, (top + bottom - box[1] - box[3]) / 2))
+    assert np.allclose(result.crop_boxes[:, 2:] - result.crop_boxes[:, :2], CANVAS)
+    # the head moves inside a training crop by its shift and roll (a few pixels), never by a tenth of it
+    assert len(offsets) > 10 and np.median(offsets) < 0.1 * CANVAS, offsets
+
+
 def test_a_longer_raw_video_cuts_between_people(two_shots: tuple[list[np.ndarray], RawVideoResult]) -> None:
     from semifer.synth.raw_video import SHOT_FRAMES
 

@@ -63,6 +63,7 @@ class RawVideoResult:
     classes: np.ndarray
     aus: np.ndarray  # (frames, 12)
     has_face: np.ndarray
+    crop_boxes: np.ndarray  # (frames, 4) left, top, right, bottom of a training crop's square
 
 
 def _face_centres(length: int, rng: np.random.Generator) -> np.ndarray:
@@ -137,6 +138,7 @@ def write_raw_video(folder: Path, seed: int, length: int) -> RawVideoResult:
     return RawVideoResult(
         RAW_NAME, labels, np.concatenate([shot.timeline.classes for shot in shots]),
         np.concatenate([shot.timeline.aus for shot in shots]), ~np.concatenate([shot.away for shot in shots]),
+        np.concatenate([shot.crop_boxes() for shot in shots]),
     )  # fmt: skip
 
 
@@ -161,6 +163,13 @@ class Shot:
         self.away = missing_faces(length, rng)
         self.centres = _face_centres(length, rng)
         self.nuisances = frame_nuisances(length, rng)
+
+    def crop_boxes(self) -> np.ndarray:
+        """Per frame, the square an Aff-Wild2-style training crop of this person covers: the
+        drawing canvas around the head, before the frame's roll, scale and shift move the head
+        inside it (a training crop keeps those as nuisances)."""
+        left_top = self.centres - np.asarray(FACE_CENTRE)
+        return np.concatenate([left_top, left_top + CANVAS], axis=1)
 
     def frames(self, rng: np.random.Generator) -> Iterator[np.ndarray]:
         """The shot's RGB frames, as the camera records them."""
