@@ -133,3 +133,13 @@ def test_undecodable_validation_frames_are_counted_not_silently_dropped(tmp_path
     run = train_spatial(spatial_config(tmp_path, steps=2, eval_every=2), progress=False, data=data)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [row["val/undecodable_frames"] for row in rows if "val/undecodable_frames" in row] == [2]
+
+
+def test_every_network_ends_annealed_whatever_the_student_wait(tmp_path: Path) -> None:
+    # The student's scheduler steps only when the student does: its cosine spans the steps
+    # after the wait, so it reaches eta_min at the last step as the teacher's does.
+    config = spatial_config(tmp_path, steps=6, checkpoint_every=6, **{"ssl.student_wait_steps": 3})
+    run = train_spatial(config, progress=False, data=spatial_data())
+    state = json.loads((run / "checkpoints" / "step-00000006" / "state.json").read_text())
+    lrs = {name: optimizer["param_groups"][0]["lr"] for name, optimizer in state["optimizers"].items()}
+    assert lrs == pytest.approx({"teacher": 0.0, "student": 0.0}, abs=1e-12)

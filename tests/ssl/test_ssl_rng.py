@@ -29,7 +29,7 @@ def scramble() -> None:
 
 def save_and_restore(tmp_path: Path, device: str = "cpu") -> tuple[tuple[object, ...], tuple[object, ...]]:
     config = spatial_config(tmp_path)
-    network, _ = build_network(config, 0.1, Placement(0, 1, torch.device(device)), seed=0)
+    network, _ = build_network(config, 0.1, Placement(0, 1, torch.device(device)), seed=0, steps=config.steps)
     random.seed(1)
     random.gauss(0, 1)  # leaves a cached second Gaussian in the state
     np.random.seed(2)
@@ -62,7 +62,7 @@ def test_cuda_state_is_skipped_when_resuming_without_cuda(tmp_path: Path, monkey
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_rng_state", lambda: torch.arange(16, dtype=torch.uint8))
     config = spatial_config(tmp_path)
-    network, _ = build_network(config, 0.1, Placement(0, 1, torch.device("cpu")), seed=0)
+    network, _ = build_network(config, 0.1, Placement(0, 1, torch.device("cpu")), seed=0, steps=config.steps)
     save_run_checkpoint(tmp_path / "checkpoint", {"student": network}, {"step": 0})
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state: pytest.fail("set_rng_state without CUDA"))

@@ -26,8 +26,10 @@ from semifer.ssl.task import SupervisedTask, TeacherStudentTask
 from semifer.ssl.training import SpatialTask, SupervisedRun, TeacherStudentRun, autocast_for
 
 
-def build_network(config: SpatialConfig, lr: float, placement: Placement, seed: int) -> tuple[Network, FrameModelSpec]:
-    """One backbone with SGD (momentum) and cosine annealing over ``config.steps``."""
+def build_network(
+    config: SpatialConfig, lr: float, placement: Placement, seed: int, steps: int
+) -> tuple[Network, FrameModelSpec]:
+    """One backbone with SGD (momentum) and cosine annealing over the ``steps`` it will train."""
     torch.manual_seed(seed)
     model = create_backbone(config.model.backbone, config.model.num_classes, config.model.pretrained)
     spec = FrameModelSpec.for_model(model, config.model.backbone, config.model.image_size, config.model.resize_size)
@@ -40,7 +42,7 @@ def build_network(config: SpatialConfig, lr: float, placement: Placement, seed: 
         model.parameters(), lr=lr, momentum=optim.momentum, weight_decay=optim.weight_decay,
         nesterov=optim.nesterov and optim.momentum > 0,
     )
-    scheduler = CosineAnnealingLR(optimizer, T_max=max(1, config.steps), eta_min=optim.eta_min)
+    scheduler = CosineAnnealingLR(optimizer, T_max=max(1, steps), eta_min=optim.eta_min)
     return Network(model, optimizer, scheduler), spec
 
 
@@ -79,8 +81,11 @@ def _task(config: SpatialConfig, data: SpatialData, placement: Placement, step: 
     ssl = config.mode == Mode.ssl
     # The teacher first: each network draws its initial weights from its own seed, and the
     # global generator's state after the last build is where augmentation draws start.
-    teacher = build_network(config, config.optim.teacher_lr, placement, config.seed)[0] if ssl else None
-    student, spec = build_network(config, config.optim.student_lr, placement, config.seed + 1)
+    teacher = build_network(config, config.optim.teacher_lr, placement, config.seed, config.steps)[0] if ssl else None
+    # The student's scheduler steps only when the student does: after the wait, its cosine
+    # spans the steps left, so it ends annealed as the teacher and the baseline do.
+    student_steps = config.steps - config.ssl.student_wait_steps if ssl else config.steps
+    student, spec = build_network(config, config.optim.student_lr, placement, config.seed + 1, student_steps)
     # Rank 0 builds the decoded-image cache; the others open it once it is there.
     ordered = bool(config.data.decoded_cache) and placement.world > 1
     if ordered and not placement.is_main:
