@@ -195,7 +195,7 @@ def _peak_mb() -> float:
 # image decoded with PIL-sized torchvision transforms in one DataLoader worker.
 BEFORE = [
     "model.backbone=resnet10t", "model.image_size=64", "model.resize_size=73", "bf16=false",
-    "channels_last=false", "data.decoded_cache=''", "data.workers=1", "batch_size=32",
+    "channels_last=false", "data.decoded_cache=''", "data.workers=1", "batch_size=32", "model.channels=[]",
 ]
 
 

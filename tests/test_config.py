@@ -15,6 +15,11 @@ def test_an_override_can_set_one_field_of_a_listed_source() -> None:
     assert config.data.sources[1].use == Use.unlabeled and len(config.data.sources) == 4
 
 
+def test_stage_widths_are_a_list_override() -> None:
+    assert load_config(SpatialConfig, recipe_path("demo"), ["model.channels=[8,16,32,64]"]).model.channels == [8, 16, 32, 64]
+    assert load_config(SpatialConfig, recipe_path("demo"), ["model.channels=[]"]).model.channels == []
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
@@ -23,6 +28,7 @@ def test_an_override_can_set_one_field_of_a_listed_source() -> None:
         ("data.sources.0.use=lab", "expected one of \\[labeled, split, unlabeled\\]"),
         ("stepz=3", "Did you mean: 'steps'"),
         ("steps", "not of the form key=value"),
+        ("model.channels=[64,a]", "could not be converted to Integer"),
     ],
 )
 def test_a_bad_override_is_one_config_error(override: str, message: str) -> None:

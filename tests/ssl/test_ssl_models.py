@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,43 @@ def test_frame_model_round_trip(tmp_path: Path) -> None:
     save_tensors(tmp_path / "student.safetensors", wrong.state_dict())
     with pytest.raises(CheckpointError, match="does not fit"):
         load_frame_model(tmp_path)
+
+
+def test_stage_widths_are_built_recorded_and_rebuilt(tmp_path: Path) -> None:
+    model = create_backbone("resnet10t", 8, channels=[16, 32, 64, 48])
+    assert [block[-1].conv2.out_channels for block in (model.layer1, model.layer2, model.layer3, model.layer4)] == [16, 32, 64, 48]
+    spec = FrameModelSpec.for_model(model, "resnet10t", 32, resize_for(32), [16, 32, 64, 48])
+    assert spec.feature_dim == 48 and spec.channels == (16, 32, 64, 48)
+    spec.save(tmp_path)
+    save_tensors(tmp_path / "student.safetensors", model.state_dict())
+    loaded, loaded_spec = load_frame_model(tmp_path)
+    assert loaded_spec == spec
+    images = torch.randn(2, 3, 32, 32)
+    assert torch.allclose(loaded(images), model.eval()(images))
+
+
+def test_a_model_json_without_widths_rebuilds_the_architectures_own(tmp_path: Path) -> None:
+    model = create_backbone("test_resnet", 8)
+    spec = FrameModelSpec.for_model(model, "test_resnet", 32, resize_for(32))
+    raw = json.loads(spec.to_json())
+    del raw["channels"]  # a checkpoint written before stage widths were recorded
+    (tmp_path / "model.json").write_text(json.dumps(raw))
+    save_tensors(tmp_path / "student.safetensors", model.state_dict())
+    assert load_frame_model(tmp_path)[1] == spec
+
+
+@pytest.mark.parametrize(
+    ("backbone", "channels", "pretrained", "message"),
+    [
+        ("resnet10t", [64, 128, 256], False, "four positive whole numbers"),  # timm would drop the last stage
+        ("resnet10t", [64, 128, 0, 256], False, "four positive whole numbers"),
+        ("resnet10t", [64, 128, 256, 256], True, "pretrained weights would not fit"),
+        ("mobilenetv3_small_100", [16, 24, 40, 96], False, "timm ResNets"),
+    ],
+)
+def test_stage_widths_that_cannot_be_built_are_refused(backbone: str, channels: list[int], pretrained: bool, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        create_backbone(backbone, 8, pretrained, channels)
 
 
 def test_transforms_shapes_and_views_differ() -> None:

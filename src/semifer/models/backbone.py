@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,16 +29,29 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_MARGIN = 1.3
 
 
-def create_backbone(name: str, num_classes: int, pretrained: bool = False) -> nn.Module:
+def create_backbone(name: str, num_classes: int, pretrained: bool = False, channels: Sequence[int] = ()) -> nn.Module:
     """A timm model by name with a ``num_classes`` head.
 
-    ``pretrained=True`` may download weights; nothing in semifer requires it.
+    ``pretrained=True`` may download weights; nothing in semifer requires it. ``channels``
+    replaces the widths of a ResNet's four stages (timm's ``channels``; empty keeps the
+    architecture's): on a few CPU cores the last stage of a small ResNet, a 3x3 convolution on
+    a 2x2 map at the demo's 48 px, costs more than all the others (benchmarks/conv_layers.py).
     """
     if not timm.is_model(name):
         close = difflib.get_close_matches(name, timm.list_models(), n=5, cutoff=0.6)
         hint = f"; close matches: {', '.join(close)}" if close else ""
         raise ConfigError(f"unknown timm backbone {name!r}{hint}")
-    return timm.create_model(name, pretrained=pretrained, num_classes=num_classes)
+    if not channels:
+        return timm.create_model(name, pretrained=pretrained, num_classes=num_classes)
+    widths = tuple(channels)
+    if len(widths) != 4 or any(int(width) != width or width <= 0 for width in widths):
+        raise ConfigError(f"model.channels must be four positive whole numbers (one per ResNet stage), got {list(widths)}")
+    if pretrained:
+        raise ConfigError("model.channels changes the architecture, so pretrained weights would not fit it")
+    try:
+        return timm.create_model(name, num_classes=num_classes, channels=tuple(int(width) for width in widths))
+    except TypeError:
+        raise ConfigError(f"backbone {name!r} has no stage widths to set: model.channels is for timm ResNets") from None
 
 
 @dataclass
@@ -56,9 +70,12 @@ class FrameModelSpec:
     std: tuple[float, float, float]
     feature_dim: int
     margin: float = DEFAULT_MARGIN
+    channels: tuple[int, ...] = ()  # ResNet stage widths when not the architecture's own
 
     @classmethod
-    def for_model(cls, model: nn.Module, backbone: str, image_size: int, resize_size: int) -> "FrameModelSpec":
+    def for_model(
+        cls, model: nn.Module, backbone: str, image_size: int, resize_size: int, channels: Sequence[int] = ()
+    ) -> "FrameModelSpec":
         """Read normalisation and feature size off a timm model (ImageNet defaults if absent)."""
         cfg = getattr(model, "pretrained_cfg", None) or {}
         return cls(
@@ -69,6 +86,7 @@ class FrameModelSpec:
             mean=tuple(float(v) for v in cfg.get("mean", IMAGENET_MEAN)),  # type: ignore[arg-type]
             std=tuple(float(v) for v in cfg.get("std", IMAGENET_STD)),  # type: ignore[arg-type]
             feature_dim=int(model.num_features),
+            channels=tuple(int(width) for width in channels),
         )
 
     def to_json(self) -> str:
@@ -82,7 +100,7 @@ class FrameModelSpec:
     def from_dict(cls, raw: Any, path: Path) -> "FrameModelSpec":
         """A spec from its JSON form; ``path`` (the file it was read from) names any error."""
         try:
-            spec = cls(**{**raw, "mean": tuple(raw["mean"]), "std": tuple(raw["std"])})
+            spec = cls(**{**raw, "mean": tuple(raw["mean"]), "std": tuple(raw["std"]), "channels": tuple(raw.get("channels", ()))})
             positive = float(spec.margin) > 0
         except (TypeError, KeyError, ValueError) as error:
             raise CheckpointError(f"corrupt {path}: {error}") from None
@@ -98,7 +116,7 @@ class FrameModelSpec:
 def build_frame_model(spec: FrameModelSpec, weights: dict[str, torch.Tensor], spec_path: Path, weights_path: Path) -> nn.Module:
     """``spec``'s network holding ``weights``, in eval mode; errors name the file at fault."""
     try:
-        model = create_backbone(spec.backbone, spec.num_classes)
+        model = create_backbone(spec.backbone, spec.num_classes, channels=spec.channels)
     except ConfigError as error:
         raise CheckpointError(f"{spec_path}: {error}") from None
     try:

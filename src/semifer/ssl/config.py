@@ -90,6 +90,7 @@ class ModelConfig:
     num_classes: int = 8
     image_size: int = 224
     resize_size: int = 256
+    channels: list[int] = field(default_factory=list)  # ResNet stage widths; empty = the architecture's
 
 
 @dataclass

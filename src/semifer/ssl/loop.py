@@ -31,8 +31,11 @@ def build_network(
 ) -> tuple[Network, FrameModelSpec]:
     """One backbone with SGD (momentum) and cosine annealing over the ``steps`` it will train."""
     torch.manual_seed(seed)
-    model = create_backbone(config.model.backbone, config.model.num_classes, config.model.pretrained)
-    spec = FrameModelSpec.for_model(model, config.model.backbone, config.model.image_size, config.model.resize_size)
+    model_config = config.model
+    model = create_backbone(model_config.backbone, model_config.num_classes, model_config.pretrained, model_config.channels)
+    spec = FrameModelSpec.for_model(
+        model, model_config.backbone, model_config.image_size, model_config.resize_size, model_config.channels
+    )
     model = model.to(placement.device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
