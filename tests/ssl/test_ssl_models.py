@@ -62,6 +62,10 @@ def test_a_model_json_without_widths_rebuilds_the_architectures_own(tmp_path: Pa
     (tmp_path / "model.json").write_text(json.dumps(raw))
     save_tensors(tmp_path / "student.safetensors", model.state_dict())
     assert load_frame_model(tmp_path)[1] == spec
+    raw["channels"] = [8, 16, "x", 64]  # a damaged record names its file, not a Python error
+    (tmp_path / "model.json").write_text(json.dumps(raw))
+    with pytest.raises(CheckpointError, match="model.json.*four positive whole numbers"):
+        load_frame_model(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -69,6 +73,7 @@ def test_a_model_json_without_widths_rebuilds_the_architectures_own(tmp_path: Pa
     [
         ("resnet10t", [64, 128, 256], False, "four positive whole numbers"),  # timm would drop the last stage
         ("resnet10t", [64, 128, 0, 256], False, "four positive whole numbers"),
+        ("resnet10t", [64, 128, "256", 256], False, "four positive whole numbers"),
         ("resnet10t", [64, 128, 256, 256], True, "pretrained weights would not fit"),
         ("mobilenetv3_small_100", [16, 24, 40, 96], False, "timm ResNets"),
     ],

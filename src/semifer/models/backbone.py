@@ -44,12 +44,12 @@ def create_backbone(name: str, num_classes: int, pretrained: bool = False, chann
     if not channels:
         return timm.create_model(name, pretrained=pretrained, num_classes=num_classes)
     widths = tuple(channels)
-    if len(widths) != 4 or any(int(width) != width or width <= 0 for width in widths):
+    if len(widths) != 4 or not all(type(width) is int and width > 0 for width in widths):
         raise ConfigError(f"model.channels must be four positive whole numbers (one per ResNet stage), got {list(widths)}")
     if pretrained:
         raise ConfigError("model.channels changes the architecture, so pretrained weights would not fit it")
     try:
-        return timm.create_model(name, num_classes=num_classes, channels=tuple(int(width) for width in widths))
+        return timm.create_model(name, num_classes=num_classes, channels=widths)
     except TypeError:
         raise ConfigError(f"backbone {name!r} has no stage widths to set: model.channels is for timm ResNets") from None
 
