@@ -100,7 +100,8 @@ class FrameModelSpec:
     def from_dict(cls, raw: Any, path: Path) -> "FrameModelSpec":
         """A spec from its JSON form; ``path`` (the file it was read from) names any error."""
         try:
-            spec = cls(**{**raw, "mean": tuple(raw["mean"]), "std": tuple(raw["std"]), "channels": tuple(raw.get("channels", ()))})
+            tuples = {"mean": tuple(raw["mean"]), "std": tuple(raw["std"]), "channels": tuple(raw.get("channels", ()))}
+            spec = cls(**{**raw, **tuples})
             positive = float(spec.margin) > 0
         except (TypeError, KeyError, ValueError) as error:
             raise CheckpointError(f"corrupt {path}: {error}") from None
