@@ -1,8 +1,9 @@
 """Stage-1 step cost: SSL (exact, taylor) vs supervised, and what their passes predict.
 
 Usage: python benchmarks/bench_spatial.py [--backbone resnet18] [--image-size 112] [--batch 8]
-       python benchmarks/bench_spatial.py --demo DATA [--demo-mode ssl] [--rounds 3]
-       (DATA from `semifer synth DATA --scale demo`: the real loop, previous demo settings vs the shipped recipe)
+       python benchmarks/bench_spatial.py --demo DATA [--demo-mode ssl] [--rounds 3] [--demo-before KEY=VALUE ...]
+       (DATA from `semifer synth DATA --scale demo`: the real loop, previous demo settings, or the
+       shipped recipe with --demo-before's overrides, vs the shipped recipe)
        python benchmarks/bench_spatial.py --layouts --backbone resnet10t --batch 32 --rounds 6
        python benchmarks/bench_spatial.py --device cuda --bf16 --channels-last --json OUT.json
        (--json also writes the step figures to a file, as benchmarks/gpu_check.sh reads them)
@@ -199,8 +200,9 @@ BEFORE = [
 ]
 
 
-def demo_throughput(data: str, rounds: int, steps: int, mode: str) -> dict[str, list[float]]:
-    """Training images/s of the real stage-1 loop on the demo data, before vs the shipped recipe.
+def demo_throughput(data: str, rounds: int, steps: int, mode: str, before: list[str]) -> dict[str, list[float]]:
+    """Training images/s of the real stage-1 loop on the demo data, ``before`` (overrides of the
+    shipped recipe) vs the shipped recipe.
 
     Each round runs ``steps`` steps of each variant (interleaved, so the machine's load hits
     both alike) in a fresh run folder; the first logging interval (start-up) is dropped.
@@ -214,7 +216,7 @@ def demo_throughput(data: str, rounds: int, steps: int, mode: str) -> dict[str, 
     rates: dict[str, list[float]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as scratch:
         for round_ in range(rounds):
-            for name, extra in (("before", BEFORE), ("after", [f"data.decoded_cache={scratch}/cache"])):
+            for name, extra in (("before", before), ("after", [f"data.decoded_cache={scratch}/cache"])):
                 run_dir = Path(scratch) / f"{name}-{round_}"
                 overrides = [
                     f"data.root={data}", f"run_dir={run_dir}", f"mode={mode}", f"steps={steps}",
@@ -259,6 +261,10 @@ def main() -> None:
     parser.add_argument("--demo-mode", default="ssl", help="ssl or supervised (with --demo)")
     parser.add_argument("--layouts", action="store_true", help="fp32/bf16 x channels_last training images/s at 64 and 48 px")
     parser.add_argument("--demo-steps", type=int, default=30, help="steps per variant per round (with --demo)")
+    parser.add_argument(
+        "--demo-before", nargs="+", default=BEFORE, metavar="KEY=VALUE",
+        help="with --demo: the overrides of the shipped recipe timed as 'before' (default: the earlier demo recipe)",
+    )
     parser.add_argument("--backbone", default="resnet18")
     parser.add_argument("--image-size", type=int, default=112)
     parser.add_argument("--batch", type=int, default=8, help="labeled images per step (uratio 1)")
@@ -282,7 +288,7 @@ def main() -> None:
                 sys.stdout.write(f"{args.backbone} {size} px batch {batch}: images/s  {cells}\n")
         return
     if args.demo:
-        rates = demo_throughput(args.demo, args.rounds, args.demo_steps, args.demo_mode)
+        rates = demo_throughput(args.demo, args.rounds, args.demo_steps, args.demo_mode, args.demo_before)
         before, after = statistics.median(rates["before"]), statistics.median(rates["after"])
         sys.stdout.write(f"stage 1 ({args.demo_mode}) on {args.demo}, CPU, {args.threads} threads, {args.rounds} rounds\n")
         for name, values in rates.items():

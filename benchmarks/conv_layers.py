@@ -42,7 +42,10 @@ def conv_inputs(model: nn.Module, batch: int, size: int) -> list[tuple[str, nn.C
 
 def time_pass(conv: nn.Conv2d, shape: torch.Size, dtype: torch.dtype, layout: torch.memory_format) -> tuple[float, float]:
     """Seconds of one forward and one backward (weights and input) of ``conv`` at ``shape``."""
-    layer = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=False)
+    layer = nn.Conv2d(
+        conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation, conv.groups,
+        bias=conv.bias is not None,
+    )
     layer = layer.to(dtype=dtype, memory_format=layout)
     images = torch.randn(shape).to(dtype=dtype, memory_format=layout).requires_grad_()
     start = time.perf_counter()
