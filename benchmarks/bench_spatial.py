@@ -77,14 +77,17 @@ def _batch(n: int, size: int) -> tuple[torch.Tensor, ...]:
 
 
 def _step_fn(variant: str, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """One step of ``variant``; ``diagnosed`` is an exact step that also measures the loop."""
     x_lb, y_lb, x_w, x_s = _batch(args.batch, args.image_size)
     if variant == "supervised":
         task = SupervisedTask(_network(args.backbone, 1e-3, 1), _autocast)
         return lambda step: task.train_step(x_lb, y_lb, step)
+    feedback = "exact" if variant == "diagnosed" else variant
     job = TeacherStudentTask(
-        _network(args.backbone, 1e-2, 0), _network(args.backbone, 1e-3, 1), SSLConfig(feedback=variant), _autocast
+        _network(args.backbone, 1e-2, 0), _network(args.backbone, 1e-3, 1), SSLConfig(feedback=feedback), _autocast
     )
-    return lambda step: job.train_step(x_lb, y_lb, x_w, x_s, step)
+    x_w2 = _images(args.batch, args.image_size) if variant == "diagnosed" else None
+    return lambda step: job.train_step(x_lb, y_lb, x_w, x_s, step, x_w2)
 
 
 def _pass_fns(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -118,7 +121,7 @@ def _pass_fns(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def timings(args: argparse.Namespace) -> dict[str, float]:
-    steps = {v: _step_fn(v, args) for v in VARIANTS}
+    steps = {v: _step_fn(v, args) for v in (*VARIANTS, "diagnosed")}
     passes = _pass_fns(args)
     samples: dict[str, list[float]] = {name: [] for name in list(steps) + list(passes)}
     for round_ in range(args.warmup + args.rounds):
@@ -321,6 +324,9 @@ def main() -> None:
         ratio = t[v] / predicted[v]
         out.write(f"{v:<11}{f'{fwd}/{bwd}':>14}{t[v]:>12.3f}{predicted[v]:>13.3f}{ratio:>8.2f}{memory[v]['peak_mb']:>10.0f}\n")
     out.write(f"exact / taylor: {t['exact'] / t['taylor']:.2f}x; SSL exact / supervised: {t['exact'] / t['supervised']:.2f}x\n")
+    extra = t["diagnosed"] / t["exact"] - 1
+    every = SSLConfig().diagnose_every
+    out.write(f"the loop's diagnostics: +{100 * extra:.0f}% on a diagnosed step, +{100 * extra / every:.1f}% at ssl.diagnose_every={every}\n")
     out.write(
         f"memory budget (2 nets x weights+grads+momentum + 1 grad copy + activations "
         f"{memory['activations']['activations_mb']:.0f} MB): {budget:.0f} MB; exact peak {memory['exact']['peak_mb']:.0f} MB\n"

@@ -35,7 +35,7 @@ def stop_at_step(out: Path, action: str) -> None:
             if action == "hold":
                 (out / "holding").write_text(str(os.getpid()))
                 time.sleep(600)
-            elif args[-1] == int(action.split(":")[1]):
+            elif args[4 if len(args) > 3 else 2] == int(action.split(":")[1]):  # the step argument
                 die()
             return real(self, *args)
 

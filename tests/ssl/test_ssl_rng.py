@@ -11,7 +11,7 @@ import torch
 
 from semifer.runs.distributed import Placement
 from semifer.runs.state import load_run_checkpoint, save_run_checkpoint
-from semifer.ssl.loop import build_network
+from semifer.ssl.training import build_network
 
 from ssl_helpers import spatial_config
 

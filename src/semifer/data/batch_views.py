@@ -78,6 +78,11 @@ class BatchViews:
         """``(alpha(x), A(x))`` of an unlabeled batch, drawn independently."""
         return self.weak(images), self.strong(images)
 
+    def both_and_second_weak(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(alpha(x), A(x), alpha'(x))``: a second weak view, drawn after the first two so that
+        they are the same with or without it."""
+        return (*self.both(images), self.weak(images))
+
 
 def _grey(images: torch.Tensor) -> torch.Tensor:
     """ITU-R 601 luma, as torchvision's ``rgb_to_grayscale``: ``(batch, 1, h, w)``."""

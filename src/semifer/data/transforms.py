@@ -60,11 +60,14 @@ def strong_transform(spec: "FrameModelSpec", num_ops: int = 2, magnitude: int = 
 
 
 class WeakStrongViews:
-    """Both views of one unlabeled face, drawn independently: ``(alpha(x), A(x))``."""
+    """Both views of one unlabeled face, drawn independently: ``(alpha(x), A(x))``, and with
+    ``second_weak`` a second weak view after them (the loop's diagnostics)."""
 
-    def __init__(self, spec: "FrameModelSpec", num_ops: int = 2, magnitude: int = 10) -> None:
+    def __init__(self, spec: "FrameModelSpec", num_ops: int = 2, magnitude: int = 10, second_weak: bool = False) -> None:
         self.weak = weak_transform(spec)
         self.strong = strong_transform(spec, num_ops, magnitude)
+        self.second_weak = second_weak
 
-    def __call__(self, image: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.weak(image), self.strong(image)
+    def __call__(self, image: np.ndarray) -> tuple[torch.Tensor, ...]:
+        views = self.weak(image), self.strong(image)
+        return (*views, self.weak(image)) if self.second_weak else views

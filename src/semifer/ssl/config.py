@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from semifer.config import checked_choice
 from semifer.data.sources import Format
+from semifer.errors import ConfigError
 from semifer.labels import ABAW_CLASSES
 from semifer.runs.distributed import Device
 
@@ -100,7 +101,18 @@ class OptimConfig:
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4
+    decay_norm_and_bias: bool = True  # false: norm weights and biases get no weight decay (the references')
+    warmup_steps: int = 0  # linear warm-up of every network, the student's from its first step
     eta_min: float = 0.0
+
+
+@dataclass
+class FinetuneConfig:
+    """MPL's last phase: after ``steps``, the student alone on the labeled data, with a fresh
+    SGD at ``lr`` annealed over ``steps``; the supervised baseline gets the same phase."""
+
+    steps: int = 0
+    lr: float = 1e-3
 
 
 @dataclass
@@ -117,11 +129,20 @@ class SSLConfig:
     baseline_decay: float = 0.0  # > 0: subtract a moving average of f (e.g. 0.99)
     student_wait_steps: int = 0  # teacher-only steps before the student starts
     uratio: int = 1  # unlabeled images per labeled image in a batch
+    unlabeled_label_smoothing: float = 0.0  # of L_u (the references': 0.15)
+    student_forward_labeled: bool = False  # the student's forward on cat(x_lb, A(x_u)): BatchNorm sees both
+    diagnose_every: int = 5  # steps between measures of the loop (agreements, f on right/wrong labels); 0: off
 
     def __post_init__(self) -> None:
         self.feedback = checked_choice(Feedback, self.feedback, "ssl.feedback")
         self.feedback_view = checked_choice(FeedbackView, self.feedback_view, "ssl.feedback_view")
         self.pseudo_label = checked_choice(PseudoLabel, self.pseudo_label, "ssl.pseudo_label")
+        if self.uratio < 1:
+            raise ConfigError(f"ssl.uratio must be at least 1, not {self.uratio}")
+        if not 0 <= self.unlabeled_label_smoothing < 1:
+            raise ConfigError(f"ssl.unlabeled_label_smoothing must be in [0, 1), not {self.unlabeled_label_smoothing}")
+        if self.diagnose_every < 0:
+            raise ConfigError(f"ssl.diagnose_every must be 0 (off) or positive, not {self.diagnose_every}")
 
 
 @dataclass
@@ -146,7 +167,28 @@ class SpatialConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     ssl: SSLConfig = field(default_factory=SSLConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
     def __post_init__(self) -> None:
         self.mode = checked_choice(Mode, self.mode, "mode")
         self.device = checked_choice(Device, self.device, "device")
+        for key, value in (("steps", self.steps), ("batch_size", self.batch_size)):
+            if value < 1:
+                raise ConfigError(f"{key} must be positive, not {value}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"label_smoothing must be in [0, 1), not {self.label_smoothing}")
+        if self.finetune.steps < 0 or self.finetune.lr <= 0:
+            raise ConfigError(f"finetune.steps must be 0 or more and finetune.lr positive, not {self.finetune.steps} and {self.finetune.lr}")
+        if self.mode == Mode.ssl and not 0 <= self.ssl.student_wait_steps < self.steps:
+            raise ConfigError(f"ssl.student_wait_steps ({self.ssl.student_wait_steps}) must be 0 or more and less than steps ({self.steps})")
+        shortest = self.student_steps if self.mode == Mode.ssl else self.steps
+        if not 0 <= self.optim.warmup_steps < shortest:
+            raise ConfigError(
+                f"optim.warmup_steps ({self.optim.warmup_steps}) must be 0 or more and shorter than the "
+                f"{shortest} steps the {'student trains after ssl.student_wait_steps' if shortest < self.steps else 'run has'}"
+            )
+
+    @property
+    def student_steps(self) -> int:
+        """Steps the student trains in its SSL phase: after the wait, before any fine-tune."""
+        return self.steps - self.ssl.student_wait_steps if self.mode == Mode.ssl else self.steps

@@ -250,16 +250,17 @@ def infinite_loader(
 
 
 def training_views(
-    data: SpatialData, config: DataConfig, spec: FrameModelSpec, seed: int, with_unlabeled: bool
+    data: SpatialData, config: DataConfig, spec: FrameModelSpec, seed: int, with_unlabeled: bool, second_weak: bool = False
 ) -> tuple[Dataset, Dataset | None]:
-    """The labeled (weak view) and unlabeled (weak, strong) datasets a stage-1 run draws from.
+    """The labeled (weak view) and unlabeled (weak, strong, and a second weak view with
+    ``second_weak``) datasets a stage-1 run draws from.
 
     With ``data.decoded_cache`` set, every face is decoded once into a memory-mapped cache and
     augmented in batches; otherwise each draw is decoded and augmented on its own.
     """
     if not config.decoded_cache:
         labeled: Dataset = SeededViews(data.labeled, weak_transform(spec), seed, LABELED_STREAM)
-        views = WeakStrongViews(spec, config.randaugment_ops, config.randaugment_magnitude)
+        views = WeakStrongViews(spec, config.randaugment_ops, config.randaugment_magnitude, second_weak)
         unlabeled = SeededViews(data.unlabeled, views, seed, UNLABELED_STREAM) if with_unlabeled else None
         return labeled, unlabeled
     batch_views = BatchViews(
@@ -271,7 +272,8 @@ def training_views(
     if not with_unlabeled:
         return labeled, None
     unlabeled_cache = open_decoded(data.unlabeled, spec.resize_size, folder / "unlabeled.npy")
-    return labeled, DecodedBatches(unlabeled_cache, data.unlabeled.labels, batch_views.both, seed, UNLABELED_STREAM)
+    unlabeled_views = batch_views.both_and_second_weak if second_weak else batch_views.both
+    return labeled, DecodedBatches(unlabeled_cache, data.unlabeled.labels, unlabeled_views, seed, UNLABELED_STREAM)
 
 
 def balanced_stream(pool: FacePool, config: DataConfig, seed: int) -> BalancedStream:

@@ -10,43 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from semifer.checkpoint import STATE_FILE, read_json
 from semifer.data.sampling import UniformStream
 from semifer.errors import ConfigError
-from semifer.models.backbone import FrameModelSpec, create_backbone
-from semifer.runs.distributed import Placement, barrier, setup, teardown, wrap
+from semifer.runs.distributed import Placement, barrier, setup, teardown
 from semifer.runs.folder import run_folder, start_point
 from semifer.runs.loop import Schedule, run_task
-from semifer.runs.state import Network
 from semifer.ssl.config import Mode, SpatialConfig
 from semifer.ssl.data import SpatialData, balanced_stream, build_data, infinite_loader, training_views
 from semifer.ssl.task import SupervisedTask, TeacherStudentTask
-from semifer.ssl.training import SpatialTask, SupervisedRun, TeacherStudentRun, autocast_for
-
-
-def build_network(
-    config: SpatialConfig, lr: float, placement: Placement, seed: int, steps: int
-) -> tuple[Network, FrameModelSpec]:
-    """One backbone with SGD (momentum) and cosine annealing over the ``steps`` it will train."""
-    torch.manual_seed(seed)
-    model_config = config.model
-    model = create_backbone(model_config.backbone, model_config.num_classes, model_config.pretrained, model_config.channels)
-    spec = FrameModelSpec.for_model(
-        model, model_config.backbone, model_config.image_size, model_config.resize_size, model_config.channels
-    )
-    model = model.to(placement.device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    model = wrap(model, placement)
-    optim = config.optim
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=lr, momentum=optim.momentum, weight_decay=optim.weight_decay,
-        nesterov=optim.nesterov and optim.momentum > 0,
-    )
-    scheduler = CosineAnnealingLR(optimizer, T_max=max(1, steps), eta_min=optim.eta_min)
-    return Network(model, optimizer, scheduler), spec
+from semifer.ssl.training import SpatialTask, SupervisedRun, TeacherStudentRun, autocast_for, build_network
 
 
 def train_spatial(config: SpatialConfig, progress: bool = True, data: SpatialData | None = None) -> Path:
@@ -56,8 +30,6 @@ def train_spatial(config: SpatialConfig, progress: bool = True, data: SpatialDat
     returned at once. ``data`` replaces the configured sources (tests, notebooks). Rank 0 holds
     the run folder's lock for the whole run and first tidies what a killed run left half done.
     """
-    if config.steps <= 0 or config.batch_size <= 0 or config.ssl.uratio <= 0:
-        raise ConfigError("steps, batch_size and ssl.uratio must be positive")
     placement = setup(config.device)
     run_dir = Path(config.run_dir)
     try:
@@ -68,7 +40,8 @@ def train_spatial(config: SpatialConfig, progress: bool = True, data: SpatialDat
                 torch.use_deterministic_algorithms(True)
             data = data if data is not None else build_data(config.data, config.seed)
             task = _task(config, data, placement, _first_step(start))
-            schedule = Schedule(config.steps, config.log_every, config.eval_every, config.checkpoint_every, config.keep_last)
+            steps = config.steps + config.finetune.steps
+            schedule = Schedule(steps, config.log_every, config.eval_every, config.checkpoint_every, config.keep_last)
             return run_task(task, schedule, run_dir, start, placement.is_main, progress)
     finally:
         teardown()
@@ -80,33 +53,43 @@ def _first_step(start: Path | None) -> int:
 
 
 def _task(config: SpatialConfig, data: SpatialData, placement: Placement, step: int) -> SpatialTask:
-    """The networks, their loaders positioned at ``step``, and the task of ``config.mode``."""
+    """The networks, their loaders positioned at ``step``, and the task of ``config.mode``.
+
+    A checkpoint saved inside the fine-tune phase (after step ``steps``) holds the fine-tune
+    optimizer, so a run resumed there starts with it in place.
+    """
+    if config.finetune.steps and len(data.labeled) == 0:
+        raise ConfigError("finetune.steps is set but the data holds no labeled images to fine-tune on")
     ssl = config.mode == Mode.ssl
     # The teacher first: each network draws its initial weights from its own seed, and the
     # global generator's state after the last build is where augmentation draws start.
     teacher = build_network(config, config.optim.teacher_lr, placement, config.seed, config.steps)[0] if ssl else None
     # The student's scheduler steps only when the student does: after the wait, its cosine
     # spans the steps left, so it ends annealed as the teacher and the baseline do.
-    student_steps = config.steps - config.ssl.student_wait_steps if ssl else config.steps
-    student, spec = build_network(config, config.optim.student_lr, placement, config.seed + 1, student_steps)
+    student, spec = build_network(config, config.optim.student_lr, placement, config.seed + 1, config.student_steps)
     # Rank 0 builds the decoded-image cache; the others open it once it is there.
     ordered = bool(config.data.decoded_cache) and placement.world > 1
     if ordered and not placement.is_main:
         barrier()
-    labeled_views, unlabeled_views = training_views(data, config.data, spec, config.seed, ssl)
+    second_weak = ssl and config.ssl.diagnose_every > 0
+    labeled_views, unlabeled_views = training_views(data, config.data, spec, config.seed, ssl, second_weak)
     if ordered and placement.is_main:
         barrier()
     labeled = infinite_loader(
         labeled_views, balanced_stream(data.labeled, config.data, config.seed), config.batch_size,
         placement.rank, placement.world, step, config.data.workers,
     )
-    shared = {"config": config, "spec": spec, "data": data, "placement": placement, "labeled": labeled}
     autocast = autocast_for(config, placement)
+    shared = {"config": config, "spec": spec, "data": data, "placement": placement, "labeled": labeled, "autocast": autocast}
+    task: SpatialTask
     if teacher is None or unlabeled_views is None:
-        return SupervisedRun(SupervisedTask(student, autocast, config.label_smoothing), **shared)
-    unlabeled = infinite_loader(
-        unlabeled_views, UniformStream(len(data.unlabeled), config.seed + 1), config.batch_size * config.ssl.uratio,
-        placement.rank, placement.world, step, config.data.workers,
-    )
-    task = TeacherStudentTask(teacher, student, config.ssl, autocast, config.label_smoothing)
-    return TeacherStudentRun(task, unlabeled, **shared)
+        task = SupervisedRun(SupervisedTask(student, autocast, config.label_smoothing), **shared)
+    else:
+        unlabeled = infinite_loader(
+            unlabeled_views, UniformStream(len(data.unlabeled), config.seed + 1), config.batch_size * config.ssl.uratio,
+            placement.rank, placement.world, step, config.data.workers,
+        )
+        task = TeacherStudentRun(TeacherStudentTask(teacher, student, config.ssl, autocast, config.label_smoothing), unlabeled, **shared)
+    if step > config.steps:
+        task.start_finetune()
+    return task

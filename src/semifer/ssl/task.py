@@ -41,12 +41,15 @@ class TeacherStudentTask:
         self.student = student
         self.config = config
         self.autocast = autocast
-        self.label_smoothing = label_smoothing  # of L_s only: L_u, L_f and f use the hard labels
+        self.label_smoothing = label_smoothing  # of L_s only (L_u has its own: ssl.unlabeled_label_smoothing)
         self.baseline = MovingBaseline(config.baseline_decay)
 
     def train_step(
-        self, x_lb: torch.Tensor, y_lb: torch.Tensor, x_ulb_w: torch.Tensor, x_ulb_s: torch.Tensor, step: int
+        self, x_lb: torch.Tensor, y_lb: torch.Tensor, x_ulb_w: torch.Tensor, x_ulb_s: torch.Tensor, step: int,
+        x_ulb_w2: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
+        """One step; given ``x_ulb_w2`` (a second weak view of the unlabeled batch) it also
+        measures the loop before either network moves (``_diagnose``)."""
         cfg = self.config
         n_lb, n_ulb = len(x_lb), len(x_ulb_w)
 
@@ -59,6 +62,7 @@ class TeacherStudentTask:
         probs_w = t_ulb_w.detach().softmax(-1)
         confidence, y_hat = probs_w.max(-1)
         pseudo_target = y_hat if cfg.pseudo_label == PseudoLabel.hard else probs_w
+        diagnostics = self._diagnose(x_lb, x_ulb_w, x_ulb_w2, x_ulb_s, y_hat) if x_ulb_w2 is not None else {}
 
         # 3-4. Student step on the pseudo-labels, then the feedback coefficient f.
         student_on = step >= cfg.student_wait_steps
@@ -96,12 +100,35 @@ class TeacherStudentTask:
             "lr/teacher": torch.tensor(teacher_lr),
             "pseudo_labels": y_hat,
             **student_logs,
+            **diagnostics,
+        }
+
+    @torch.no_grad()
+    def _diagnose(
+        self, x_lb: torch.Tensor, x_ulb_w: torch.Tensor, x_ulb_w2: torch.Tensor, x_ulb_s: torch.Tensor, y_hat: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Are the targets stable, and does the student fit them? Both networks forward as in
+        training (batch statistics, running ones untouched): the teacher on the batch with its
+        second weak view in place of the first, the student on the weak view."""
+        teacher, student = unwrap(self.teacher.model), unwrap(self.student.model)
+        n_lb, n_ulb = len(x_lb), len(x_ulb_w)
+        with frozen_batchnorm_stats(teacher), frozen_batchnorm_stats(student), self.autocast():
+            again = teacher(torch.cat((x_lb, x_ulb_w2, x_ulb_s)))[n_lb : n_lb + n_ulb].argmax(-1)
+            student_input = torch.cat((x_lb, x_ulb_w)) if self.config.student_forward_labeled else x_ulb_w
+            answers = student(student_input)[-n_ulb:].argmax(-1)
+        return {
+            "loop/teacher_self_agreement": (again == y_hat).float().mean(),
+            "loop/student_agreement": (answers == y_hat).float().mean(),
         }
 
     def _student_step(
         self, x_lb: torch.Tensor, y_lb: torch.Tensor, x_ulb_s: torch.Tensor, pseudo_target: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """theta -> theta' on L_u = CE(y_hat, S(A(x_u))) (eq. 1), then f (eq. 6) at theta'."""
+        """theta -> theta' on L_u = CE(y_hat, S(A(x_u))) (eq. 1), then f (eq. 6) at theta'.
+
+        With ``student_forward_labeled`` the labeled batch goes through the student with the
+        strong views (the references'), for BatchNorm only: L_u is on the unlabeled part.
+        """
         mode = self.config.feedback
         plain = unwrap(self.student.model)  # labeled forwards: no DDP sync, BN running stats frozen
         lr = self.student.lr
@@ -111,7 +138,11 @@ class TeacherStudentTask:
                 loss_old = F.cross_entropy(full_precision(plain(x_lb)), y_lb)
 
         with self.autocast():
-            loss_u = F.cross_entropy(full_precision(self.student.model(x_ulb_s)), pseudo_target)
+            if self.config.student_forward_labeled:  # BatchNorm normalises labeled and strong views together
+                logits_u = full_precision(self.student.model(torch.cat((x_lb, x_ulb_s))))[len(x_lb) :]
+            else:
+                logits_u = full_precision(self.student.model(x_ulb_s))
+            loss_u = F.cross_entropy(logits_u, pseudo_target, label_smoothing=self.config.unlabeled_label_smoothing)
         params = trainable(plain)
         optimizer = self.student.optimizer
         optimizer.zero_grad(set_to_none=True)
@@ -136,16 +167,18 @@ class TeacherStudentTask:
 
 
 class SupervisedTask:
-    """The ablation baseline: one network trained on the labeled data alone."""
+    """One network trained on the labeled data alone: the ablation baseline, and the fine-tune phase."""
 
-    def __init__(self, network: Network, autocast: Autocast, label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self, network: Network, autocast: Autocast, label_smoothing: float = 0.0, loss_key: str = "loss/supervised"
+    ) -> None:
         self.student = network
         self.autocast = autocast
         self.label_smoothing = label_smoothing
-
+        self.loss_key = loss_key  # "loss/finetune" in the fine-tune phase
     def train_step(self, x_lb: torch.Tensor, y_lb: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         with self.autocast():
             loss = F.cross_entropy(full_precision(self.student.model(x_lb)), y_lb, label_smoothing=self.label_smoothing)
         lr = self.student.lr
         self.student.step(loss)
-        return {"loss/supervised": loss.detach(), "lr/student": torch.tensor(lr)}
+        return {self.loss_key: loss.detach(), "lr/student": torch.tensor(lr)}
