@@ -11,8 +11,9 @@ from rich.console import Console
 from semifer.demo.pipeline import Demo, DemoSize
 from semifer.demo.rows import CHANCE_ROW, FEEDBACK_OFF_ROW, PROBE_ROW
 
-# The smallest scale whose training videos label every class (the balanced sampler needs all 8).
-SMALL = DemoSize(scale="small", spatial_steps=4, eval_every=4, temporal_epochs=1)
+# The smallest scale whose training videos label every class (the balanced sampler needs all 8);
+# 5 stage-1 steps, so that the loop's diagnostics (every 5 steps) are measured once.
+SMALL = DemoSize(scale="small", spatial_steps=5, eval_every=5, temporal_epochs=1)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,11 @@ def test_demo_runs_every_stage_and_writes_a_report(finished_demo: Demo) -> None:
     assert f"| {PROBE_ROW} | {probe['hog']['macro_f1']:.4f} |" in report
     assert f"| {CHANCE_ROW} | {probe['chance_macro_f1']:.4f} |" in report
     assert 0.0 < probe["chance_macro_f1"] <= 1 / 8 and probe["hog"]["frames"] > 0
+    rows = [json.loads(line) for line in (paths.run("ssl") / "metrics.jsonl").read_text().splitlines()]
+    measured = [row for row in rows if "loop/student_agreement" in row][-1]
+    section = report.split("does the student follow its teacher?")[1]
+    assert f"face {measured['loop/student_agreement']:.0%} of the time" in section
+    assert f"({measured['loop/teacher_self_agreement']:.0%})" in section and "stage1_loop.png" in section
     predicted = finished_demo.results["predict"]
     assert predicted["report"]["frames"] > 0 and 0.0 < predicted["face_share"] <= 1.0
     assert f"{predicted['report']['macro_f1']:.4f}" in report.split("semifer predict` on a held-out raw video")[1]

@@ -43,3 +43,19 @@ def test_batches_are_a_pure_function_of_step_and_shard() -> None:
 def test_class_without_labeled_items_is_named() -> None:
     with pytest.raises(ConfigError, match="Disgust"):
         BalancedStream(np.array([0, 1, 1, -1]), [0, 1, 2], seed=0)
+
+
+def test_balanced_by_source_splits_each_class_between_the_sources_that_hold_it() -> None:
+    # source 0 (video frames): many of classes 0 and 7; source 1 (stills): a few of class 0 only
+    labels = np.array([0] * 90 + [7] * 40 + [0] * 6)
+    sources = np.array([0] * 130 + [1] * 6)
+    stream = BalancedStream(labels, [0, 7], seed=2, groups=sources)
+    assert stream.epoch_length == 2 * 96
+    drawn = stream.epoch(0)
+    assert (labels[drawn] == 0).sum() == 96 and (labels[drawn] == 7).sum() == 96
+    assert (sources[drawn] == 1).sum() == 48  # half of class 0's draws: each still 8 times
+    assert np.bincount(drawn[sources[drawn] == 1]).max() == 8
+    plain = BalancedStream(labels, [0, 7], seed=2)
+    assert (sources[plain.epoch(0)] == 1).sum() < 12  # without it the stills are drawn by their count
+    same = BalancedStream(labels, [0, 7], seed=2, groups=np.zeros(len(labels), dtype=np.int64))
+    assert np.array_equal(same.epoch(1), plain.epoch(1))  # one group: the plain stream, draw for draw

@@ -54,32 +54,42 @@ class BalancedStream(DrawStream):
     """Equal draws per class in every epoch, classes interleaved at random.
 
     Each epoch draws ``per_class`` items of every class present in ``classes`` (members
-    cycled without replacement inside their own shuffled order), then shuffles the lot.
+    cycled without replacement inside their own shuffled order), then shuffles the lot. With
+    ``groups`` (a group per item, e.g. its source), each class's draws are split equally between
+    the groups that hold that class, so a large group cannot crowd out a small one.
 
     Args:
         labels: ABAW label per item; ``UNLABELED`` items are never drawn.
         classes: the classes to balance; each must have at least one item.
         per_class: draws per class per epoch; default the largest class size.
+        groups: optional group id per item.
     """
 
-    def __init__(self, labels: np.ndarray, classes: list[int], seed: int, per_class: int = 0) -> None:
+    def __init__(
+        self, labels: np.ndarray, classes: list[int], seed: int, per_class: int = 0, groups: np.ndarray | None = None
+    ) -> None:
         labels = np.asarray(labels)
-        self.members = [np.flatnonzero(labels == c) for c in classes]
-        empty = [ABAW_CLASSES[c] for c, m in zip(classes, self.members) if m.size == 0]
+        groups = np.zeros(len(labels), dtype=np.int64) if groups is None else np.asarray(groups)
+        self.members = [
+            [members for g in np.unique(groups) if (members := np.flatnonzero((labels == c) & (groups == g))).size]
+            for c in classes
+        ]
+        empty = [ABAW_CLASSES[c] for c, parts in zip(classes, self.members) if not parts]
         if empty:
             raise ConfigError(
                 f"the class-balanced sampler has no labeled sample of class {', '.join(empty)}; "
                 "add labeled data for it or drop it from data.classes"
             )
-        self.per_class = per_class or max(m.size for m in self.members)
+        self.per_class = per_class or max(sum(m.size for m in parts) for parts in self.members)
         super().__init__(self.per_class * len(classes), seed)
 
     def make_epoch(self, rng: np.random.Generator) -> np.ndarray:
         draws = []
-        for members in self.members:
-            repeats = -(-self.per_class // members.size)
-            cycled = np.concatenate([rng.permutation(members) for _ in range(repeats)])
-            draws.append(cycled[: self.per_class])
+        for parts in self.members:
+            for members, count in zip(parts, np.array_split(np.arange(self.per_class), len(parts))):
+                repeats = -(-len(count) // members.size)
+                cycled = np.concatenate([rng.permutation(members) for _ in range(repeats)])
+                draws.append(cycled[: len(count)])
         return rng.permutation(np.concatenate(draws))
 
 

@@ -31,11 +31,21 @@ SPATIAL_RUNS_DESCRIBED = {
     "ssl": "SSL teacher/student",
     "ssl-f0": "the same SSL recipe with the feedback term off (f = 0)",
 }
-FEEDBACK_PANELS = {
-    "pseudo/accuracy": "pseudo-label accuracy (vs true class)",
-    "feedback/f": "feedback coefficient f (mean)",
-    "feedback/f_positive_share": "share of steps with f > 0",
-}
+LOOP_PANELS = [
+    Panel("agreement with the pseudo-labels", {
+        "student, weak view": ("ssl", "loop/student_agreement"),
+        "teacher, second weak view": ("ssl", "loop/teacher_self_agreement"),
+    }),
+    Panel("pseudo-label accuracy (vs true class)", {"SSL": ("ssl", "pseudo/accuracy")}),
+    Panel("feedback coefficient f (mean)", {
+        "all steps": ("ssl", "feedback/f"),
+        "labels mostly right": ("ssl", "feedback/f_mostly_right"),
+        "labels mostly wrong": ("ssl", "feedback/f_mostly_wrong"),
+    }),
+    Panel("smallest class share of validation answers", {
+        "student": ("ssl", "val/student_smallest_class_share"), "teacher": ("ssl", "val/teacher_smallest_class_share"),
+    }),
+]  # fmt: skip
 TEMPORAL_PANELS = {"loss": "training CE", "val_macro_f1": "validation macro F1 (raw)", "val_macro_f1_smoothed": "validation macro F1 (smoothed)"}
 
 
@@ -65,6 +75,33 @@ def stage_one_panels(runs: list[str]) -> list[Panel]:
         Panel("labeled CE", labeled, reference=(math.log(NUM_CLASSES), f"chance (ln {NUM_CLASSES})")),
         Panel("student CE on pseudo-labels", {names[run]: (run, "loss/unlabeled") for run in students}),
     ]
+
+
+def loop_section(rows: list[dict[str, Any]], figure: Path | None, folder: Path) -> str:
+    """The loop's diagnostics at the SSL run's last logged row, and their curves (docs/stage1.md)."""
+    logged = [row for row in rows if "loop/student_agreement" in row]
+    if not logged:
+        return "The SSL run logged no diagnostics (`ssl.diagnose_every=0`)."
+    last = logged[-1]
+    student, teacher = last["loop/student_agreement"], last["loop/teacher_self_agreement"]
+    verdict = "as often as or more often than" if student >= teacher else "less often than"
+    text = (
+        f"At step {last['step']} the student gives its teacher's pseudo-label on the weak view of an unlabeled "
+        f"face {student:.0%} of the time, {verdict} the teacher gives the same label to a second weak view of it "
+        f"({teacher:.0%}); its pseudo-label loss L_u is {last.get('loss/unlabeled', float('nan')):.2f} (ln 8 = 2.08)."
+    )
+    per_class = [
+        [name, f"{last.get(f'pseudo/class_share/{name}', 0):.2f}", *(
+            f"{last[key]:.2f}" if key in last else "-" for key in (f"pseudo/precision/{name}", f"pseudo/recall/{name}")
+        )]
+        for name in ABAW_CLASSES
+    ]  # fmt: skip
+    if "pseudo/accuracy" in last:
+        text += (
+            f" Its pseudo-labels are right {last['pseudo/accuracy']:.0%} of the time against the true classes the "
+            "synthetic manifest records:\n\n" + table(["class", "share of pseudo-labels", "precision", "recall"], per_class)
+        )
+    return text + ("\n\n" + image(figure, folder, "the loop's diagnostics") if figure is not None else "")
 
 
 def _reference_section(probe: dict[str, Any]) -> str:
@@ -172,7 +209,7 @@ def build_report(out: Path, results: Results, *, seed: int, spatial_steps: int, 
 
     spatial = {run: read_metrics(Path(results[run]["run_dir"])) for run in spatial_runs}
     curves = plot_curves(spatial, stage_one_panels(spatial_runs), figures / "stage1_curves.png", "stage 1: supervised vs SSL")
-    feedback = plot_curves(spatial, same_key_panels(FEEDBACK_PANELS, ["ssl"]), figures / "stage1_feedback.png", "stage 1: pseudo-labels and feedback")
+    loop = plot_curves(spatial, LOOP_PANELS, figures / "stage1_loop.png", "stage 1: does the student follow its teacher?")
     temporal = plot_curves(
         {"temporal": read_metrics(Path(results["temporal"]["run_dir"]))},
         same_key_panels(TEMPORAL_PANELS, ["temporal"]),
@@ -180,13 +217,11 @@ def build_report(out: Path, results: Results, *, seed: int, spatial_steps: int, 
         "stage 2",
     )
     training = [image(path, folder, caption) for path, caption in (
-        (curves, "stage 1 curves"), (feedback, "pseudo-label accuracy and feedback"), (temporal, "stage 2 curves"),
+        (curves, "stage 1 curves"), (temporal, "stage 2 curves"),
     ) if path is not None]  # fmt: skip
-    report.add(
-        "Training curves",
-        "Pseudo-label accuracy compares the teacher's pseudo-labels on unlabeled images with the "
-        "true classes that the synthetic manifest records.\n\n" + "\n\n".join(training),
-    )
+    report.add("Training curves", "\n\n".join(training))
+    if "ssl" in spatial:
+        report.add("Stage 1: does the student follow its teacher?", loop_section(spatial["ssl"], loop, folder))
 
     report.add("`semifer predict` on a held-out raw video", _predict_section(results["predict"], reports))
 

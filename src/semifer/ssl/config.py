@@ -78,6 +78,7 @@ class DataConfig:
     validation_root: str = ""  # Aff-Wild2 root holding the validation annotations
     validation_max_frames: int = 0  # 0 = all; otherwise an evenly spaced subset
     balanced_per_class: int = 0  # draws per class per sampler epoch; 0 = largest class
+    balance_sources: bool = False  # split each class's draws equally between the labeled sources that hold it
     workers: int = 2
     decoded_cache: str = ""  # a folder (under root if relative): decode every face once, augment in batches
     randaugment_ops: int = 2

@@ -277,10 +277,12 @@ def training_views(
 
 
 def balanced_stream(pool: FacePool, config: DataConfig, seed: int) -> BalancedStream:
-    """The class-balanced stream over ``data.classes``; a class without labeled images stops the run."""
+    """The class-balanced stream over ``data.classes`` (with ``data.balance_sources``, each class
+    split equally between the sources that hold it); a class without labeled images stops the run."""
     lookup = {name.lower(): number for number, name in enumerate(ABAW_CLASSES)}
     unknown = [name for name in config.classes if name.lower() not in lookup]
     if unknown:
         raise ConfigError(f"data.classes: unknown class {', '.join(unknown)}; ABAW classes are {', '.join(ABAW_CLASSES)}")
     classes = [lookup[name.lower()] for name in config.classes]
-    return BalancedStream(pool.labels, classes, seed, config.balanced_per_class)
+    sources = np.repeat(np.arange(len(pool.parts)), np.diff(pool.offsets)) if config.balance_sources else None
+    return BalancedStream(pool.labels, classes, seed, config.balanced_per_class, sources)
