@@ -206,3 +206,50 @@ def test_finetune_without_labeled_data_is_named_before_any_step(tmp_path) -> Non
     with pytest.raises(ConfigError, match="finetune.steps") as caught:
         train_spatial(spatial_config(tmp_path, **{"finetune.steps": 2}), progress=False, data=data)
     assert "\n" not in str(caught.value) and not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+def test_pseudo_labels_from_a_moving_average_of_the_teacher() -> None:
+    decay = 0.9
+    job = task("exact", teacher_ema=decay)
+    start = copy.deepcopy(job.teacher.model).eval()
+    x_lb, y_lb, x_ulb_w, x_ulb_s = batch(seed=3)
+    logs = job.train_step(x_lb, y_lb, x_ulb_w, x_ulb_s, 0)
+    with torch.no_grad():
+        assert torch.equal(logs["pseudo_labels"], start(x_ulb_w).argmax(-1))  # eval mode, the average so far
+    after_first = copy.deepcopy(job.teacher.model)
+    job.train_step(*batch(seed=4), 1)
+    average = job.teacher_ema.model.module  # type: ignore[union-attr]
+    for name, value in average.state_dict().items():
+        expected = after_first.state_dict()[name]
+        if value.is_floating_point():
+            expected = decay * expected + (1 - decay) * job.teacher.model.state_dict()[name]
+        assert torch.allclose(value, expected, rtol=1e-12), name
+
+
+def test_teacher_average_is_checkpointed_scored_and_resumed(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from safetensors.torch import load_file
+
+    from semifer.ssl.loop import train_spatial
+    from semifer.ssl.training import SpatialTask
+    from ssl_helpers import spatial_data
+
+    settings = {"steps": 6, "checkpoint_every": 3, "eval_every": 3, "ssl.teacher_ema": 0.5}
+    full = train_spatial(spatial_config(tmp_path / "a", **settings), progress=False, data=spatial_data())
+    last = full / "checkpoints" / "step-00000006"
+    assert (last / "teacher_ema.safetensors").is_file() and not (last / "optimizer-teacher_ema.safetensors").exists()
+    assert any("val/teacher_ema_macro_f1" in row for row in _rows(full))
+    real = SpatialTask.train_step
+
+    def killed(self: SpatialTask, step: int) -> dict[str, torch.Tensor]:
+        if step == 4:
+            raise Killed
+        return real(self, step)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SpatialTask, "train_step", killed)
+        with pytest.raises(Killed):
+            train_spatial(spatial_config(tmp_path / "b", **settings), progress=False, data=spatial_data())
+    resumed = train_spatial(spatial_config(tmp_path / "b", resume="true", **settings), progress=False, data=spatial_data())
+    for name in ("teacher_ema", "student"):
+        a, b = (load_file(run / "checkpoints" / "step-00000006" / f"{name}.safetensors") for run in (full, resumed))
+        assert all(torch.equal(a[k], b[k]) for k in a), name

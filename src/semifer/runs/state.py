@@ -25,12 +25,32 @@ from semifer.runs.distributed import unwrap
 
 
 class Network:
-    """A network with its optimizer and learning-rate schedule: what a checkpoint saves per name."""
+    """A network with its optimizer and learning-rate schedule: what a checkpoint saves per name.
 
-    def __init__(self, model: nn.Module, optimizer: Optimizer, scheduler: LRScheduler) -> None:
+    A network that is not trained by gradients (a moving average of another) has neither.
+    """
+
+    def __init__(self, model: nn.Module, optimizer: Optimizer | None = None, scheduler: LRScheduler | None = None) -> None:
         self.model = model
-        self.optimizer = optimizer
-        self.scheduler = scheduler
+        self._optimizer = optimizer
+        self._scheduler = scheduler
+
+    @property
+    def optimizer(self) -> Optimizer:
+        if self._optimizer is None:
+            raise TypeError("this network has no optimizer: it is not trained by gradients")
+        return self._optimizer
+
+    @property
+    def scheduler(self) -> LRScheduler:
+        if self._scheduler is None:
+            raise TypeError("this network has no learning-rate schedule: it is not trained by gradients")
+        return self._scheduler
+
+    @property
+    def trained(self) -> bool:
+        """Whether it has an optimizer (and so optimizer state to checkpoint)."""
+        return self._optimizer is not None
 
     @property
     def lr(self) -> float:
@@ -76,8 +96,9 @@ def save_run_checkpoint(
     optimizers, schedulers = {}, {}
     for name, network in networks.items():
         groups[name] = unwrap(network.model).state_dict()
-        groups[f"optimizer-{name}"], optimizers[name] = optimizer_tensors(network.optimizer)
-        schedulers[name] = network.scheduler.state_dict()
+        if network.trained:
+            groups[f"optimizer-{name}"], optimizers[name] = optimizer_tensors(network.optimizer)
+            schedulers[name] = network.scheduler.state_dict()
     state = {
         **progress,
         "optimizers": optimizers,
@@ -93,13 +114,16 @@ def load_run_checkpoint(folder: Path, networks: dict[str, Network]) -> dict[str,
     The CUDA generator saved is that of the saving process's device (one device per process);
     it is restored on this process's device, and skipped when resuming without CUDA.
     """
-    groups = ["rng"] + [g for name in networks for g in (name, f"optimizer-{name}")]
+    groups = ["rng"] + [
+        group for name, network in networks.items() for group in ((name, f"optimizer-{name}") if network.trained else (name,))
+    ]
     tensors, state = load_checkpoint(folder, groups)
     try:
         for name, network in networks.items():
             unwrap(network.model).load_state_dict(tensors[name], strict=True)
-            restore_optimizer(network.optimizer, tensors[f"optimizer-{name}"], state["optimizers"][name])
-            network.scheduler.load_state_dict(state["schedulers"][name])
+            if network.trained:
+                restore_optimizer(network.optimizer, tensors[f"optimizer-{name}"], state["optimizers"][name])
+                network.scheduler.load_state_dict(state["schedulers"][name])
         torch.set_rng_state(tensors["rng"]["torch"])
         if "cuda" in tensors["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state(tensors["rng"]["cuda"])

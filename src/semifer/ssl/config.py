@@ -131,6 +131,7 @@ class SSLConfig:
     student_wait_steps: int = 0  # teacher-only steps before the student starts
     uratio: int = 1  # unlabeled images per labeled image in a batch
     unlabeled_label_smoothing: float = 0.0  # of L_u (the references': 0.15)
+    teacher_ema: float = 0.0  # > 0: pseudo-labels from a moving average of the teacher with this decay
     student_forward_labeled: bool = False  # the student's forward on cat(x_lb, A(x_u)): BatchNorm sees both
     diagnose_every: int = 5  # steps between measures of the loop (agreements, f on right/wrong labels); 0: off
 
@@ -142,6 +143,8 @@ class SSLConfig:
             raise ConfigError(f"ssl.uratio must be at least 1, not {self.uratio}")
         if not 0 <= self.unlabeled_label_smoothing < 1:
             raise ConfigError(f"ssl.unlabeled_label_smoothing must be in [0, 1), not {self.unlabeled_label_smoothing}")
+        if not 0 <= self.teacher_ema < 1:
+            raise ConfigError(f"ssl.teacher_ema must be in [0, 1) (0: off), not {self.teacher_ema}")
         if self.diagnose_every < 0:
             raise ConfigError(f"ssl.diagnose_every must be 0 (off) or positive, not {self.diagnose_every}")
 

@@ -15,7 +15,9 @@ from contextlib import AbstractContextManager
 import torch
 import torch.nn.functional as F
 
-from semifer.runs.distributed import all_reduce_mean, unwrap
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from semifer.runs.distributed import all_reduce_mean, broadcast_buffers, unwrap
 from semifer.runs.state import Network
 from semifer.ssl.config import Feedback, FeedbackView, PseudoLabel, SSLConfig
 from semifer.ssl.feedback import (
@@ -43,6 +45,9 @@ class TeacherStudentTask:
         self.autocast = autocast
         self.label_smoothing = label_smoothing  # of L_s only (L_u has its own: ssl.unlabeled_label_smoothing)
         self.baseline = MovingBaseline(config.baseline_decay)
+        # With ssl.teacher_ema, a moving average of the teacher (weights and BatchNorm statistics,
+        # forwarded in eval mode) makes the pseudo-labels: targets that change slowly.
+        self.teacher_ema = moving_average(teacher, config.teacher_ema) if config.teacher_ema else None
 
     def train_step(
         self, x_lb: torch.Tensor, y_lb: torch.Tensor, x_ulb_w: torch.Tensor, x_ulb_s: torch.Tensor, step: int,
@@ -58,9 +63,13 @@ class TeacherStudentTask:
             logits = full_precision(self.teacher.model(torch.cat((x_lb, x_ulb_w, x_ulb_s))))
         t_lb, t_ulb_w, t_ulb_s = logits.split((n_lb, n_ulb, n_ulb))
 
-        # 2. Pseudo-labels y_hat = argmax T(alpha(x_u)); the same y_hat feeds eq. 1 and eq. 5.
+        # 2. Pseudo-labels y_hat = argmax T(alpha(x_u)) (or of its moving average); the same y_hat
+        #    feeds eq. 1 and eq. 5.
         probs_w = t_ulb_w.detach().softmax(-1)
         confidence, y_hat = probs_w.max(-1)
+        if self.teacher_ema is not None:
+            probs_w = self._probabilities(self.teacher_ema, x_ulb_w)
+            y_hat = probs_w.argmax(-1)
         pseudo_target = y_hat if cfg.pseudo_label == PseudoLabel.hard else probs_w
         diagnostics = self._diagnose(x_lb, x_ulb_w, x_ulb_w2, x_ulb_s, y_hat) if x_ulb_w2 is not None else {}
 
@@ -86,6 +95,10 @@ class TeacherStudentTask:
         loss_t = loss_s + lambda_c * loss_c + loss_f
         teacher_lr = self.teacher.lr
         self.teacher.step(loss_t)
+        if self.teacher_ema is not None:
+            teacher = unwrap(self.teacher.model)
+            broadcast_buffers(teacher)  # every rank averages the same BatchNorm statistics
+            self.teacher_ema.model.update_parameters(teacher)
 
         return {
             "loss/teacher": loss_t.detach(),
@@ -108,18 +121,26 @@ class TeacherStudentTask:
         self, x_lb: torch.Tensor, x_ulb_w: torch.Tensor, x_ulb_w2: torch.Tensor, x_ulb_s: torch.Tensor, y_hat: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """Are the targets stable, and does the student fit them? Both networks forward as in
-        training (batch statistics, running ones untouched): the teacher on the batch with its
-        second weak view in place of the first, the student on the weak view."""
+        training (batch statistics, running ones untouched): the teacher (or its moving average)
+        on the batch with its second weak view in place of the first, the student on the weak view."""
         teacher, student = unwrap(self.teacher.model), unwrap(self.student.model)
         n_lb, n_ulb = len(x_lb), len(x_ulb_w)
         with frozen_batchnorm_stats(teacher), frozen_batchnorm_stats(student), self.autocast():
-            again = teacher(torch.cat((x_lb, x_ulb_w2, x_ulb_s)))[n_lb : n_lb + n_ulb].argmax(-1)
+            if self.teacher_ema is None:
+                again = teacher(torch.cat((x_lb, x_ulb_w2, x_ulb_s)))[n_lb : n_lb + n_ulb].argmax(-1)
+            else:
+                again = self._probabilities(self.teacher_ema, x_ulb_w2).argmax(-1)
             student_input = torch.cat((x_lb, x_ulb_w)) if self.config.student_forward_labeled else x_ulb_w
             answers = student(student_input)[-n_ulb:].argmax(-1)
         return {
             "loop/teacher_self_agreement": (again == y_hat).float().mean(),
             "loop/student_agreement": (answers == y_hat).float().mean(),
         }
+
+    @torch.no_grad()
+    def _probabilities(self, network: Network, images: torch.Tensor) -> torch.Tensor:
+        with self.autocast():
+            return full_precision(network.model(images)).softmax(-1)
 
     def _student_step(
         self, x_lb: torch.Tensor, y_lb: torch.Tensor, x_ulb_s: torch.Tensor, pseudo_target: torch.Tensor
@@ -164,6 +185,13 @@ class TeacherStudentTask:
             return torch.zeros((), device=x_lb.device), logs
         logs["loss/student_labeled"] = loss_new
         return all_reduce_mean(f), logs
+
+
+def moving_average(network: Network, decay: float) -> Network:
+    """An exponential moving average of ``network``'s weights and buffers, in eval mode (torch's
+    ``AveragedModel``); checkpointed like the others, without an optimizer."""
+    average = AveragedModel(unwrap(network.model), multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    return Network(average.eval())
 
 
 class SupervisedTask:

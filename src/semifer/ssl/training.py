@@ -171,7 +171,10 @@ class TeacherStudentRun(SpatialTask):
     """
 
     def __init__(self, task: TeacherStudentTask, unlabeled: Batches, **shared: Any) -> None:
-        super().__init__(networks={"teacher": task.teacher, "student": task.student}, **shared)
+        networks = {"teacher": task.teacher, "student": task.student}
+        if task.teacher_ema is not None:
+            networks["teacher_ema"] = task.teacher_ema
+        super().__init__(networks=networks, **shared)
         self.task, self.unlabeled = task, unlabeled
 
     def method_step(self, step: int) -> dict[str, torch.Tensor]:
