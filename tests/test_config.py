@@ -35,3 +35,28 @@ def test_a_bad_override_is_one_config_error(override: str, message: str) -> None
     with pytest.raises(ConfigError, match=message) as caught:
         load_config(SpatialConfig, recipe_path("demo"), [override])
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["optim.warmup_steps=1200"], "optim.warmup_steps"),  # the demo's student trains 1,000 steps after its wait
+        (["steps=100", "optim.warmup_steps=100", "mode=supervised"], "optim.warmup_steps"),
+        (["optim.warmup_steps=-1"], "optim.warmup_steps"),
+        (["ssl.unlabeled_label_smoothing=1.0"], "ssl.unlabeled_label_smoothing"),
+        (["ssl.unlabeled_label_smoothing=-0.1"], "ssl.unlabeled_label_smoothing"),
+        (["label_smoothing=1.5"], "label_smoothing"),
+        (["ssl.uratio=0"], "ssl.uratio"),
+        (["ssl.teacher_ema=1"], "ssl.teacher_ema"),
+        (["ssl.diagnose_every=-5"], "ssl.diagnose_every"),
+        (["ssl.student_wait_steps=1200"], "ssl.student_wait_steps"),
+        (["finetune.steps=-1"], "finetune.steps"),
+        (["finetune.steps=10", "finetune.lr=0"], "finetune.lr"),
+        (["steps=0"], "steps"),
+        (["batch_size=0"], "batch_size"),
+    ],
+)
+def test_a_bad_stage1_setting_is_one_line_naming_its_key(overrides: list[str], key: str) -> None:
+    with pytest.raises(ConfigError, match=key.replace(".", "\\.")) as caught:
+        load_config(SpatialConfig, recipe_path("demo"), overrides)
+    assert "\n" not in str(caught.value)

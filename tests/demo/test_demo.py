@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from semifer.demo.pipeline import Demo, DemoSize
+from semifer.demo.pipeline import FULL, QUICK, Demo, DemoSize
 from semifer.demo.rows import CHANCE_ROW, FEEDBACK_OFF_ROW, PROBE_ROW
 
 # The smallest scale whose training videos label every class (the balanced sampler needs all 8);
@@ -68,3 +68,12 @@ def test_a_second_run_skips_finished_stages(finished_demo: Demo) -> None:
     again.run()
     assert checkpoint.stat().st_mtime_ns == before
     assert again.results["ssl"]["checkpoint"] == str(checkpoint)
+
+
+def test_a_shorter_demo_keeps_the_recipes_phases_at_their_share_of_the_run(tmp_path: Path) -> None:
+    quick = Demo(tmp_path, QUICK, seed=0, console=Console(quiet=True))
+    full = Demo(tmp_path, FULL, seed=0, console=Console(quiet=True))
+    short, whole = quick.spatial_config("ssl"), full.spatial_config("ssl")
+    assert whole.steps == 1200 and whole.ssl.student_wait_steps == 200
+    assert short.steps == 80 and short.ssl.student_wait_steps == 200 * 80 // 1200
+    assert short.ssl.lambda_c_warmup == whole.ssl.lambda_c_warmup * 80 // 1200

@@ -253,3 +253,22 @@ def test_teacher_average_is_checkpointed_scored_and_resumed(tmp_path, monkeypatc
     for name in ("teacher_ema", "student"):
         a, b = (load_file(run / "checkpoints" / "step-00000006" / f"{name}.safetensors") for run in (full, resumed))
         assert all(torch.equal(a[k], b[k]) for k in a), name
+
+
+@pytest.mark.parametrize("decoded_cache", [False, True])
+def test_a_run_trains_the_same_with_or_without_its_diagnostics(tmp_path, decoded_cache: bool) -> None:  # type: ignore[no-untyped-def]
+    from safetensors.torch import load_file
+
+    from semifer.ssl.loop import train_spatial
+    from ssl_helpers import spatial_data
+
+    cache = {"data.decoded_cache": str(tmp_path / "cache")} if decoded_cache else {}
+    runs = [
+        train_spatial(spatial_config(tmp_path / str(every), **{"ssl.diagnose_every": every}, **cache), progress=False, data=spatial_data())
+        for every in (0, 2)
+    ]
+    assert not any("loop/student_agreement" in row for row in _rows(runs[0]))
+    assert sum("loop/student_agreement" in row for row in _rows(runs[1])) == 2
+    for name in ("teacher", "student"):
+        a, b = (load_file(run / "checkpoints" / "step-00000004" / f"{name}.safetensors") for run in runs)
+        assert all(torch.equal(a[k], b[k]) for k in a), name

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from omegaconf import OmegaConf
 from rich.console import Console
 
 from semifer.checkpoint import atomic_write_json, latest_checkpoint
@@ -84,6 +85,24 @@ def final_checkpoint(run_dir: Path) -> Path:
     if folder is None:
         raise CheckpointError(f"{run_dir} holds no checkpoint")
     return folder
+
+
+# Phases of a stage-1 recipe counted in steps: a shorter demo keeps each at its share of the run.
+STEP_COUNTED_KEYS = ("ssl.student_wait_steps", "ssl.lambda_c_warmup", "optim.warmup_steps")
+
+
+def phases_scaled_to(recipe: Path, steps: int) -> list[str]:
+    """Overrides that shrink the recipe's step-counted phases for a run of ``steps``.
+
+    ``--quick`` and the tests run a few dozen steps; the recipe's 200-step wait before the
+    student starts would outlast such a run (a config error), so it keeps its share instead.
+    """
+    values = OmegaConf.load(recipe)
+    recipe_steps = OmegaConf.select(values, "steps")
+    if not recipe_steps or steps >= recipe_steps:
+        return []
+    counted = {key: OmegaConf.select(values, key) for key in STEP_COUNTED_KEYS}
+    return [f"{key}={count * steps // recipe_steps}" for key, count in counted.items() if count]
 
 
 class Demo:
@@ -153,8 +172,10 @@ class Demo:
         from semifer.ssl.config import SpatialConfig
 
         size = self.size
+        recipe = recipe_path("demo")
         overrides = [
             *SPATIAL_RUNS[name],
+            *phases_scaled_to(recipe, size.spatial_steps),
             f"data.root={self.paths.data}",
             f"run_dir={self.paths.run(name)}",
             f"steps={size.spatial_steps}",
@@ -163,7 +184,7 @@ class Demo:
             f"seed={self.seed}",
             "resume=true",
         ]
-        return load_config(SpatialConfig, recipe_path("demo"), overrides)
+        return load_config(SpatialConfig, recipe, overrides)
 
     def train_spatial(self, name: str) -> dict[str, Any]:
         from semifer.ssl.loop import train_spatial
